@@ -1,0 +1,363 @@
+/* daemon/raft/raft.h: the public API of the pure Raft core.
+ *
+ * Owns: the consensus state of one node (term, vote, log, role, progress of
+ * peers, pending client requests) and every rule of the Raft paper and
+ * thesis that decides what that node does next.
+ *
+ * Must never: do I/O, read a clock, sleep, use threads, touch gRPC or
+ * protobuf types, or keep global state. Time comes in as `now` (ms, any
+ * monotonic origin) with every call; randomness comes from a PRNG seeded by
+ * the caller. The same inputs in the same order give the same outputs, byte
+ * for byte: that is what lets tests/sim/ replay a failing seed.
+ *
+ * The node is an event-sourced actor (DESIGN.md):
+ *
+ *     input --validate--> events --apply--> state
+ *                            |
+ *                            +--> effects (persist, send, apply, reply)
+ *
+ * Every input function below appends effects to a `struct raft_output`, in
+ * the order the caller must carry them out. State changes only by applying
+ * events; each event is also returned as a RAFT_FX_PERSIST effect with a
+ * sequence number. The caller writes those events to stable storage and,
+ * once they are durable, calls raft_persisted() with the highest durable
+ * sequence number. Effects that Raft allows only after durability (a granted
+ * vote, a successful AppendEntries reply, the leader counting its own log
+ * towards a commit) are held inside the core until then: durability
+ * ordering is enforced here, not left to the caller.
+ *
+ * Recovery is raft_replay() of every durable event in order, then
+ * raft_start(): the same apply code as normal operation.
+ */
+#ifndef RAFKTOR_RAFT_H
+#define RAFKTOR_RAFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RAFT_ID_MAX 64    /* node id: 1..63 bytes of UTF-8, NUL-terminated */
+#define RAFT_ADDR_MAX 256 /* "host:port", NUL-terminated */
+
+typedef uint64_t raft_term_t;
+typedef uint64_t raft_index_t;
+typedef uint64_t raft_seq_t;  /* event sequence number, 1, 2, 3, ... */
+typedef uint64_t raft_time_t; /* milliseconds on the caller's clock */
+
+/* Return codes of the API functions (not client-visible errors). */
+enum raft_rc {
+        RAFT_OK = 0,
+        RAFT_ENOMEM = -1,   /* allocation failed; the node state is unchanged */
+        RAFT_EINVAL = -2,   /* the call's arguments are invalid */
+        RAFT_ECORRUPT = -3, /* replayed events contradict each other */
+        RAFT_ESTATE = -4,   /* the call is not allowed in this state */
+};
+const char *raft_rc_str(int rc);
+
+/* ---- log entries --------------------------------------------------------- */
+
+/* Values equal raftgrpc.LogEntryType. */
+enum raft_entry_type {
+        RAFT_ENTRY_COMMAND = 0, /* data: an encoded rafktor.v1.Command */
+        RAFT_ENTRY_NOOP = 1,    /* a new leader's first entry */
+        RAFT_ENTRY_CONFIG = 5,  /* data: raft_config_encode() output */
+};
+
+struct raft_entry {
+        raft_index_t index;
+        raft_term_t term;
+        enum raft_entry_type type;
+        uint64_t leader_time_ms; /* leader's `now` when it appended the entry */
+        size_t len;
+        uint8_t *data; /* owned by whoever owns the entry; may be NULL if len 0 */
+};
+
+/* ---- configuration (membership) ------------------------------------------ */
+
+struct raft_server {
+        char id[RAFT_ID_MAX];
+        char address[RAFT_ADDR_MAX];
+        bool voter; /* false: a learner, replicated to but never counted */
+};
+
+struct raft_config {
+        size_t n;
+        struct raft_server *servers; /* owned; sorted by nothing in particular */
+};
+
+/* Encoding of a configuration inside a RAFT_ENTRY_CONFIG entry and in
+ * snapshots. Encoded bytes are malloc'd; decoding validates everything
+ * (ids non-empty and unique, strings terminated, no trailing bytes). */
+int raft_config_encode(const struct raft_config *c, uint8_t **ret_buf, size_t *ret_len);
+int raft_config_decode(const uint8_t *buf, size_t len, struct raft_config *ret);
+int raft_config_copy(const struct raft_config *src, struct raft_config *ret);
+void raft_config_clear(struct raft_config *c); /* frees servers, sets n = 0 */
+const struct raft_server *raft_config_find(const struct raft_config *c, const char *id);
+
+/* ---- events: the facts that must be durable --------------------------------
+ * Values equal rafktor.events.EventType (proto/events.proto). */
+enum raft_event_type {
+        RAFT_EV_TERM = 1,     /* current term rose to `term`; the vote is cleared */
+        RAFT_EV_VOTE = 2,     /* voted for `candidate` in `term` */
+        RAFT_EV_ENTRIES = 3,  /* entries appended after the last one */
+        RAFT_EV_TRUNCATE = 4, /* every entry with index >= from_index removed */
+        RAFT_EV_SNAPSHOT = 5, /* a snapshot covers the log up to (index, term) */
+};
+
+struct raft_event {
+        raft_seq_t seq;
+        enum raft_event_type type;
+        union {
+                struct {
+                        raft_term_t term;
+                } term;
+                struct {
+                        raft_term_t term;
+                        char candidate[RAFT_ID_MAX];
+                } vote;
+                struct {
+                        size_t n;
+                        struct raft_entry *entries; /* owned by the event */
+                } entries;
+                struct {
+                        raft_index_t from_index;
+                } truncate;
+                struct {
+                        raft_index_t index;
+                        raft_term_t term;
+                        struct raft_config config; /* owned by the event */
+                } snapshot;
+        };
+};
+
+void raft_event_clear(struct raft_event *ev); /* frees what the event owns */
+int raft_event_copy(const struct raft_event *src, struct raft_event *ret);
+
+/* ---- messages between nodes ------------------------------------------------
+ * One struct per raftgrpc RPC; the transport maps them to and from protobuf
+ * (the field names follow proto/raft.proto). `from` and `to` are node ids. */
+enum raft_msg_type {
+        RAFT_MSG_APPEND = 1,      /* AppendEntriesRequest (also heartbeats) */
+        RAFT_MSG_APPEND_RESP = 2, /* AppendEntriesResponse */
+        RAFT_MSG_VOTE = 3,        /* RequestVoteRequest (and pre-votes) */
+        RAFT_MSG_VOTE_RESP = 4,   /* RequestVoteResponse */
+        RAFT_MSG_TIMEOUT_NOW = 5, /* TimeoutNowRequest (leadership transfer) */
+};
+
+struct raft_msg {
+        enum raft_msg_type type;
+        char from[RAFT_ID_MAX];
+        char to[RAFT_ID_MAX];
+        raft_term_t term;
+        union {
+                struct {
+                        raft_index_t prev_index;
+                        raft_term_t prev_term;
+                        raft_index_t commit;
+                        uint64_t round; /* heartbeat round, echoed back (ReadIndex) */
+                        size_t n_entries;
+                        struct raft_entry *entries; /* owned by the message */
+                } append;
+                struct {
+                        bool success;
+                        raft_index_t last_log;   /* responder's last index (hint) */
+                        raft_index_t prev_index; /* echo of the request's prev_index */
+                        raft_index_t last_entry; /* prev_index + n_entries of the request */
+                        uint64_t round;          /* echo of the request's round */
+                } append_resp;
+                struct {
+                        raft_index_t last_index;
+                        raft_term_t last_term;
+                        bool pre_vote;
+                        bool transfer; /* caused by TimeoutNow: ignore leader leases */
+                } vote;
+                struct {
+                        bool granted;
+                        bool pre_vote;
+                } vote_resp;
+        };
+};
+
+void raft_msg_clear(struct raft_msg *m); /* frees what the message owns */
+int raft_msg_copy(const struct raft_msg *src, struct raft_msg *ret);
+
+/* ---- client requests and effects ------------------------------------------ */
+
+/* Why a client request failed (RAFT_FX_FAIL). The daemon maps these to gRPC
+ * status codes; the sentence in the effect says it for humans. */
+enum raft_fail {
+        RAFT_FAIL_NO_LEADER = 1,     /* no leader known before the deadline */
+        RAFT_FAIL_TIMEOUT = 2,       /* deadline passed: outcome unknown, retry
+                                      * with the same request id is safe */
+        RAFT_FAIL_NOT_COMMITTED = 3, /* its log slot was committed with another
+                                      * entry: it was definitely not applied */
+        RAFT_FAIL_LEADERSHIP_LOST = 4, /* a read lost its leader; retry */
+        RAFT_FAIL_STORAGE = 5,       /* this node cannot write its log */
+        RAFT_FAIL_BUSY = 6,          /* refused for now (e.g. a transfer runs) */
+        RAFT_FAIL_INVALID = 7,       /* the request itself is invalid */
+};
+
+enum raft_effect_type {
+        RAFT_FX_PERSIST = 1,    /* write `event` to stable storage, in order */
+        RAFT_FX_SEND = 2,       /* send `msg` to node msg.to (may be dropped) */
+        RAFT_FX_APPLY = 3,      /* apply committed `entry` to the state machine,
+                                 * in index order; if `handle` != 0 the local
+                                 * client request `handle` gets the result */
+        RAFT_FX_READ_READY = 4, /* read `handle` may now be served from local
+                                 * state (every APPLY before it is done) */
+        RAFT_FX_FORWARD = 5,    /* send request `handle` to the leader
+                                 * `leader` and relay its answer */
+        RAFT_FX_FAIL = 6,       /* request `handle` failed: `fail`, `reason` */
+        RAFT_FX_ROLE = 7,       /* role, term or leader changed (logging,
+                                 * STATUS=); no action required */
+};
+
+enum raft_role {
+        RAFT_FOLLOWER = 0,
+        RAFT_PRE_CANDIDATE = 1, /* collecting pre-votes; term unchanged */
+        RAFT_CANDIDATE = 2,
+        RAFT_LEADER = 3,
+};
+const char *raft_role_str(enum raft_role role);
+
+struct raft_effect {
+        enum raft_effect_type type;
+        uint64_t handle;                 /* APPLY, READ_READY, FORWARD, FAIL */
+        union {
+                struct raft_event event; /* PERSIST */
+                struct raft_msg msg;     /* SEND */
+                struct raft_entry entry; /* APPLY */
+                struct {                 /* READ_READY */
+                        raft_index_t read_index;
+                } read;
+                struct { /* FORWARD */
+                        char leader[RAFT_ID_MAX];
+                        bool is_read;
+                } forward;
+                struct { /* FAIL */
+                        enum raft_fail fail;
+                        char reason[160];
+                } fail;
+                struct { /* ROLE */
+                        enum raft_role role;
+                        raft_term_t term;
+                        char leader[RAFT_ID_MAX]; /* "" if none known */
+                } role;
+        };
+};
+
+/* Effects, in order. Everything in it is a deep copy owned by the output:
+ * valid until raft_output_reset(), whatever the core does meanwhile. Input
+ * functions append to it, so a caller may batch several inputs. */
+struct raft_output {
+        size_t n, cap;
+        struct raft_effect *effects;
+};
+void raft_output_init(struct raft_output *out);
+void raft_output_reset(struct raft_output *out); /* frees contents, keeps capacity */
+void raft_output_free(struct raft_output *out);
+
+/* ---- the node -------------------------------------------------------------- */
+
+struct raft_options {
+        const char *id;                /* this node's id (copied) */
+        raft_time_t election_min_ms;   /* default 150 */
+        raft_time_t election_max_ms;   /* default 300; timeouts uniform in [min, max) */
+        raft_time_t heartbeat_ms;      /* default 50 */
+        size_t max_batch_entries;      /* entries per AppendEntries, default 256 */
+        size_t max_batch_bytes;        /* payload bytes per AppendEntries, default 1 MiB */
+        size_t max_inflight;           /* pipelined AppendEntries per peer, default 16 */
+        size_t max_pending;            /* queued client requests, default 65536 */
+        bool disable_pre_vote;         /* default false: pre-vote on */
+        bool disable_check_quorum;     /* default false: check-quorum on */
+        uint64_t seed;                 /* PRNG seed (election jitter) */
+};
+void raft_options_default(struct raft_options *opts, const char *id, uint64_t seed);
+
+struct raft;
+
+/* A node with empty state: term 0, no vote, empty log, no configuration. */
+int raft_new(const struct raft_options *opts, struct raft **ret);
+void raft_free(struct raft *r);
+
+/* Recovery: apply one durable event. Sequence numbers must be 1, 2, 3, ...
+ * (or continue after a snapshot's; see raft_replay_base). Before raft_start. */
+int raft_replay(struct raft *r, const struct raft_event *ev);
+/* After restoring a snapshot (a later issue): the log starts after
+ * (index, term) with `config`, and replay continues at seq + 1. */
+int raft_replay_base(struct raft *r, raft_seq_t seq, raft_index_t index, raft_term_t term,
+                     const struct raft_config *config);
+
+/* First start of a new cluster member: makes the initial configuration the
+ * log's first entry (index 1, term 1), identically on every initial member,
+ * and persists it (TermChanged{1}, EntriesAppended{[1]}). Only on a node
+ * whose log is empty. */
+int raft_bootstrap(struct raft *r, const struct raft_config *config, raft_time_t now,
+                   struct raft_output *out);
+
+/* Begin operating after replay/bootstrap: follower, election timer armed.
+ * Everything replayed counts as durable. */
+int raft_start(struct raft *r, raft_time_t now, struct raft_output *out);
+
+/* Inputs. Each may append effects to `out`. */
+int raft_tick(struct raft *r, raft_time_t now, struct raft_output *out);
+int raft_receive(struct raft *r, raft_time_t now, const struct raft_msg *m,
+                 struct raft_output *out);
+int raft_persisted(struct raft *r, raft_time_t now, raft_seq_t durable,
+                   struct raft_output *out);
+/* The log cannot be written any more (I/O error, disk full): stop
+ * acknowledging anything; a leader steps down. `reason` is kept for status. */
+int raft_storage_failed(struct raft *r, raft_time_t now, const char *reason,
+                        struct raft_output *out);
+
+/* A client write (data = an encoded rafktor.v1.Command, copied). `handle`
+ * is the caller's non-zero id for the request; exactly one of APPLY (with
+ * this handle), FORWARD or FAIL answers it, at or before `deadline`. */
+int raft_propose(struct raft *r, raft_time_t now, uint64_t handle, const uint8_t *data,
+                 size_t len, raft_time_t deadline, struct raft_output *out);
+/* A client read. Linearizable (ReadIndex, thesis 6.4) unless `stale`.
+ * Answered by exactly one of READ_READY, FORWARD or FAIL. */
+int raft_read(struct raft *r, raft_time_t now, uint64_t handle, bool stale,
+              raft_time_t deadline, struct raft_output *out);
+/* Leadership transfer (thesis 3.10) to `target`, or "" / NULL for the most
+ * up-to-date voter. Leader only. */
+int raft_transfer(struct raft *r, raft_time_t now, const char *target, struct raft_output *out);
+
+/* When the next raft_tick() is due (absolute, same clock as `now`). */
+raft_time_t raft_next_deadline(const struct raft *r);
+
+/* ---- read-only views -------------------------------------------------------- */
+
+struct raft_peer_status {
+        char id[RAFT_ID_MAX];
+        raft_index_t match_index;
+        raft_index_t next_index;
+        bool voter;
+        bool active; /* heard from within an election timeout (leader only) */
+};
+
+struct raft_status {
+        char id[RAFT_ID_MAX];
+        enum raft_role role;
+        raft_term_t term;
+        char voted_for[RAFT_ID_MAX];
+        char leader[RAFT_ID_MAX];
+        raft_index_t first_index; /* first entry held in memory */
+        raft_index_t last_index;
+        raft_term_t last_term;
+        raft_index_t commit_index;
+        raft_index_t applied_index; /* last index handed out as APPLY */
+        raft_seq_t last_seq;        /* last event sequence number emitted */
+        raft_seq_t durable_seq;     /* last reported durable */
+        bool storage_failed;
+        size_t n_peers;             /* entries filled in `peers` */
+        struct raft_peer_status peers[16];
+};
+void raft_status(const struct raft *r, struct raft_status *ret);
+
+const struct raft_config *raft_configuration(const struct raft *r);
+raft_index_t raft_last_index(const struct raft *r);
+/* Entry at `index`, or NULL if not held. Valid until the next input. */
+const struct raft_entry *raft_log_get(const struct raft *r, raft_index_t index);
+
+#endif
