@@ -1,0 +1,50 @@
+#!/bin/bash
+# tests/run-all.sh: the README's test command. On a fresh Debian 12 machine,
+# as root: installs the build dependencies, builds everything twice (normal
+# -Werror build, then ASan+UBSan) and runs every test tier that fits CI.
+# Long runs (soak, long fuzzing) are separate make targets: make soak, make fuzz.
+#
+# Environment: JOBS (default 2), SIM_SEEDS (simulator seeds in the normal
+# build; the sanitizer build runs a tenth), SKIP_ASAN=1 to skip that build.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+jobs=${JOBS:-2}
+
+"$top/tests/install-deps.sh"
+cd "$top"
+[ -x configure ] && [ configure -nt configure.ac ] && [ Makefile.in -nt Makefile.am ] ||
+        autoreconf -fi >/dev/null
+
+passed=0 failed=0
+# tally DIR: add the automake test-suite counts of one build
+tally() {
+        local log=$1/test-suite.log p f
+        p=$(sed -n 's/^# PASS: *//p' "$log" | head -1)
+        f=$(( $(sed -n 's/^# FAIL: *//p' "$log" | head -1) + $(sed -n 's/^# ERROR: *//p' "$log" | head -1) + $(sed -n 's/^# XPASS: *//p' "$log" | head -1) ))
+        passed=$((passed + ${p:-0})) failed=$((failed + f))
+}
+
+# run_build NAME CONFIGURE-ARGS...: configure, build and `make check` in build-NAME
+run_build() {
+        local name=$1 dir="$top/build-$1" rc=0
+        shift
+        echo "=== $name build: configure $*"
+        mkdir -p "$dir"
+        (cd "$dir" && "$top/configure" -q "$@" && make -s -j"$jobs") || { failed=$((failed + 1)); return 1; }
+        echo "=== $name build: make check"
+        (cd "$dir" && make -s -j"$jobs" check) || rc=$?
+        [ $rc -ne 0 ] && find "$dir" -name '*.log' ! -name test-suite.log ! -name config.log \
+                -newer "$dir/Makefile" -exec grep -l -E '^(FAIL|ERROR)' {} + 2>/dev/null |
+                while read -r f; do echo "--- $f"; tail -n 40 "$f"; done
+        tally "$dir"
+        return $rc
+}
+
+status=0
+run_build default || status=1
+if [ "${SKIP_ASAN:-0}" != 1 ]; then
+        SIM_SEEDS=$(( ${SIM_SEEDS:-10000} / 10 )) run_build asan --enable-sanitizers || status=1
+fi
+
+echo "tests: $passed passed, $failed failed"
+exit $status
