@@ -1,0 +1,245 @@
+/* daemon/raft/apply.c: events -> persistent state.
+ *
+ * Owns: the ONLY code that changes persistent state (term, vote, log,
+ * snapshot base, last_seq): raft__apply(), one case per event type, used
+ * both by raft__emit() during operation and by raft_replay() in recovery
+ * (DESIGN.md: "Recovery is apply over the snapshot then every event after
+ * it: the same code path as normal operation").
+ * Must never: send messages, look at the clock, or accept an event that
+ * contradicts the state (that is RAFT_ECORRUPT, never silently skipped).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/raft/raft_private.h"
+
+static int marks_push(struct raft *r, raft_seq_t seq)
+{
+        int rc = raft__grow(&r->marks, &r->cap_marks, r->n_marks + 1, sizeof(*r->marks));
+
+        if (rc < 0)
+                return rc;
+        r->marks[r->n_marks].seq = seq;
+        r->marks[r->n_marks].last_index = raft__log_last_index(&r->log);
+        r->n_marks++;
+        return RAFT_OK;
+}
+
+static int apply_term(struct raft *r, const struct raft_event *ev)
+{
+        /* Figure 2: "currentTerm: latest term server has seen (initialized to
+         * 0 on first boot, increases monotonically)". */
+        if (ev->term.term <= r->term)
+                return RAFT_ECORRUPT;
+        r->term = ev->term.term;
+        r->voted_for[0] = '\0';
+        return RAFT_OK;
+}
+
+static int apply_vote(struct raft *r, const struct raft_event *ev)
+{
+        /* Figure 2: "votedFor: candidateId that received vote in current
+         * term"; at most one per term. */
+        if (ev->vote.term != r->term || ev->vote.candidate[0] == '\0' ||
+            memchr(ev->vote.candidate, '\0', RAFT_ID_MAX) == NULL)
+                return RAFT_ECORRUPT;
+        if (r->voted_for[0] != '\0' && strcmp(r->voted_for, ev->vote.candidate) != 0)
+                return RAFT_ECORRUPT;
+        snprintf(r->voted_for, sizeof(r->voted_for), "%s", ev->vote.candidate);
+        return RAFT_OK;
+}
+
+static int apply_entries(struct raft *r, const struct raft_event *ev)
+{
+        raft_index_t prev_last = raft__log_last_index(&r->log);
+        raft_term_t last_term = raft__log_last_term(&r->log);
+        bool has_config = false;
+        size_t i;
+        int rc;
+
+        if (ev->entries.n == 0 || !ev->entries.entries)
+                return RAFT_ECORRUPT;
+        /* Validate the whole event before changing anything. */
+        for (i = 0; i < ev->entries.n; i++) {
+                const struct raft_entry *e = &ev->entries.entries[i];
+
+                if (e->index != prev_last + 1 + i || e->term < last_term || e->term > r->term)
+                        return RAFT_ECORRUPT;
+                if (e->type != RAFT_ENTRY_COMMAND && e->type != RAFT_ENTRY_NOOP &&
+                    e->type != RAFT_ENTRY_CONFIG)
+                        return RAFT_ECORRUPT;
+                if (e->len > 0 && !e->data)
+                        return RAFT_ECORRUPT;
+                if (e->type == RAFT_ENTRY_CONFIG) {
+                        struct raft_config c;
+
+                        if (raft_config_decode(e->data, e->len, &c) < 0)
+                                return RAFT_ECORRUPT;
+                        raft_config_clear(&c);
+                        has_config = true;
+                }
+                last_term = e->term;
+        }
+        for (i = 0; i < ev->entries.n; i++) {
+                rc = raft__log_append(&r->log, &ev->entries.entries[i]);
+                if (rc < 0) {
+                        raft__log_truncate(&r->log, prev_last + 1);
+                        return rc;
+                }
+        }
+        rc = marks_push(r, ev->seq);
+        if (rc < 0) {
+                raft__log_truncate(&r->log, prev_last + 1);
+                return rc;
+        }
+        /* Thesis 4.1: "a server always uses the latest configuration in its
+         * log, regardless of whether the entry is committed". */
+        if (has_config)
+                return raft__config_recompute(r);
+        return RAFT_OK;
+}
+
+static int apply_truncate(struct raft *r, const struct raft_event *ev)
+{
+        raft_index_t from = ev->truncate.from_index;
+        size_t i;
+        int rc;
+
+        /* Committed entries are never removed (Log Matching + Leader
+         * Completeness); removing nothing is a contradiction too. */
+        if (from <= r->log.base_index || from > raft__log_last_index(&r->log) ||
+            from <= r->commit_index)
+                return RAFT_ECORRUPT;
+        rc = marks_push(r, ev->seq);
+        if (rc < 0)
+                return rc;
+        raft__log_truncate(&r->log, from);
+        for (i = 0; i < r->n_marks; i++)
+                if (r->marks[i].last_index >= from)
+                        r->marks[i].last_index = from - 1;
+        if (r->durable_index >= from)
+                r->durable_index = from - 1;
+        r->marks[r->n_marks - 1].last_index = from - 1;
+        /* Thesis 4.1: a truncated configuration entry reverts the
+         * configuration to the previous one. */
+        if (r->config_index >= from)
+                return raft__config_recompute(r);
+        return RAFT_OK;
+}
+
+static int apply_snapshot(struct raft *r, const struct raft_event *ev)
+{
+        struct raft_config c;
+        int rc;
+
+        if (ev->snapshot.index < r->log.base_index || ev->snapshot.term > r->term ||
+            ev->snapshot.config.n == 0)
+                return RAFT_ECORRUPT;
+        rc = raft_config_copy(&ev->snapshot.config, &c);
+        if (rc < 0)
+                return rc;
+        rc = marks_push(r, ev->seq);
+        if (rc < 0) {
+                raft_config_clear(&c);
+                return rc;
+        }
+        raft__log_set_base(&r->log, ev->snapshot.index, ev->snapshot.term);
+        r->marks[r->n_marks - 1].last_index = raft__log_last_index(&r->log);
+        raft_config_clear(&r->base_config);
+        r->base_config = c;
+        if (r->commit_index < ev->snapshot.index)
+                r->commit_index = ev->snapshot.index;
+        if (r->applied_index < ev->snapshot.index)
+                r->applied_index = ev->snapshot.index;
+        return raft__config_recompute(r);
+}
+
+int raft__apply(struct raft *r, const struct raft_event *ev)
+{
+        int rc;
+
+        if (ev->seq != r->last_seq + 1)
+                return RAFT_ECORRUPT;
+        switch (ev->type) {
+        case RAFT_EV_TERM:
+                rc = apply_term(r, ev);
+                break;
+        case RAFT_EV_VOTE:
+                rc = apply_vote(r, ev);
+                break;
+        case RAFT_EV_ENTRIES:
+                rc = apply_entries(r, ev);
+                break;
+        case RAFT_EV_TRUNCATE:
+                rc = apply_truncate(r, ev);
+                break;
+        case RAFT_EV_SNAPSHOT:
+                rc = apply_snapshot(r, ev);
+                break;
+        default:
+                rc = RAFT_ECORRUPT;
+                break;
+        }
+        if (rc == RAFT_OK)
+                r->last_seq = ev->seq;
+        return rc;
+}
+
+int raft__emit(struct raft *r, struct raft_event *ev, struct raft_output *out)
+{
+        struct raft_effect *fx;
+        int rc;
+
+        /* Reserve the PERSIST slot first so that an applied event always
+         * reaches the caller. */
+        rc = raft__grow(&out->effects, &out->cap, out->n + 1, sizeof(*out->effects));
+        if (rc < 0)
+                goto fail;
+        ev->seq = r->last_seq + 1;
+        rc = raft__apply(r, ev);
+        if (rc < 0)
+                goto fail;
+        fx = raft__fx_push(out, RAFT_FX_PERSIST);
+        fx->event = *ev;
+        memset(ev, 0, sizeof(*ev));
+        return RAFT_OK;
+fail:
+        raft_event_clear(ev);
+        return rc;
+}
+
+int raft__emit_term(struct raft *r, raft_term_t term, struct raft_output *out)
+{
+        struct raft_event ev = { .type = RAFT_EV_TERM };
+
+        ev.term.term = term;
+        return raft__emit(r, &ev, out);
+}
+
+int raft__emit_vote(struct raft *r, const char *candidate, struct raft_output *out)
+{
+        struct raft_event ev = { .type = RAFT_EV_VOTE };
+
+        ev.vote.term = r->term;
+        snprintf(ev.vote.candidate, sizeof(ev.vote.candidate), "%s", candidate);
+        return raft__emit(r, &ev, out);
+}
+
+int raft__emit_entries(struct raft *r, struct raft_entry *entries, size_t n,
+                       struct raft_output *out)
+{
+        struct raft_event ev = { .type = RAFT_EV_ENTRIES };
+
+        ev.entries.n = n;
+        ev.entries.entries = entries;
+        return raft__emit(r, &ev, out);
+}
+
+int raft__emit_truncate(struct raft *r, raft_index_t from, struct raft_output *out)
+{
+        struct raft_event ev = { .type = RAFT_EV_TRUNCATE };
+
+        ev.truncate.from_index = from;
+        return raft__emit(r, &ev, out);
+}

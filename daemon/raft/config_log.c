@@ -1,0 +1,147 @@
+/* daemon/raft/config_log.c: the current configuration, taken from the log,
+ * and the per-peer records that follow it.
+ *
+ * Owns: recomputing the configuration after the log changes, membership and
+ * quorum questions, and keeping r->peers in step with the configuration.
+ * Must never: change the log or emit events.
+ *
+ * Thesis 4.1: "The new configuration takes effect on each server as soon as
+ * it is added to that server's log"; "a server always uses the latest
+ * configuration in its log, regardless of whether the entry is committed";
+ * a truncated configuration entry reverts to the previous one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/raft/raft_private.h"
+
+int raft__config_recompute(struct raft *r)
+{
+        raft_index_t i, last = raft__log_last_index(&r->log);
+        struct raft_config c = { 0 };
+        int rc;
+
+        for (i = last; i > r->log.base_index; i--) {
+                const struct raft_entry *e = raft__log_get(&r->log, i);
+
+                if (e->type != RAFT_ENTRY_CONFIG)
+                        continue;
+                rc = raft_config_decode(e->data, e->len, &c);
+                if (rc < 0)
+                        return rc == RAFT_ENOMEM ? rc : RAFT_ECORRUPT;
+                raft_config_clear(&r->config);
+                r->config = c;
+                r->config_index = i;
+                r->config_changed = true;
+                return RAFT_OK;
+        }
+        rc = raft_config_copy(&r->base_config, &c);
+        if (rc < 0)
+                return rc;
+        raft_config_clear(&r->config);
+        r->config = c;
+        r->config_index = 0;
+        r->config_changed = true;
+        return RAFT_OK;
+}
+
+bool raft__is_member(const struct raft *r, const char *id)
+{
+        return raft_config_find(&r->config, id) != NULL;
+}
+
+bool raft__is_voter(const struct raft *r, const char *id)
+{
+        const struct raft_server *s = raft_config_find(&r->config, id);
+
+        return s && s->voter;
+}
+
+size_t raft__n_voters(const struct raft *r)
+{
+        size_t i, n = 0;
+
+        for (i = 0; i < r->config.n; i++)
+                if (r->config.servers[i].voter)
+                        n++;
+        return n;
+}
+
+size_t raft__quorum(const struct raft *r)
+{
+        return raft__n_voters(r) / 2 + 1;
+}
+
+struct raft_peer *raft__peer_find(struct raft *r, const char *id)
+{
+        size_t i;
+
+        for (i = 0; i < r->n_peers; i++)
+                if (strcmp(r->peers[i].id, id) == 0)
+                        return &r->peers[i];
+        return NULL;
+}
+
+void raft__peers_free(struct raft *r)
+{
+        size_t i;
+
+        for (i = 0; i < r->n_peers; i++)
+                free(r->peers[i].inflight);
+        free(r->peers);
+        r->peers = NULL;
+        r->n_peers = 0;
+}
+
+/* Rebuild r->peers for the current configuration, keeping the records of
+ * servers that stay. */
+int raft__peers_sync(struct raft *r, raft_time_t now)
+{
+        size_t ninflight = r->opts.max_inflight ? r->opts.max_inflight : 1;
+        struct raft_peer *np;
+        size_t i, n = 0;
+
+        np = calloc(r->config.n ? r->config.n : 1, sizeof(*np));
+        if (!np)
+                return RAFT_ENOMEM;
+        for (i = 0; i < r->config.n; i++) {
+                const struct raft_server *s = &r->config.servers[i];
+                struct raft_peer *old, *p = &np[n];
+
+                if (strcmp(s->id, r->id) == 0)
+                        continue;
+                old = raft__peer_find(r, s->id);
+                if (old) {
+                        *p = *old;
+                        old->inflight = NULL;
+                } else {
+                        memcpy(p->id, s->id, sizeof(p->id));
+                        p->mode = RAFT_PROGRESS_PROBE;
+                        p->next_index = raft__log_last_index(&r->log) + 1;
+                        p->last_contact = now;
+                        p->last_progress = now;
+                        p->inflight = calloc(ninflight, sizeof(*p->inflight));
+                        if (!p->inflight)
+                                goto fail;
+                }
+                p->voter = s->voter;
+                n++;
+        }
+        /* Old records not carried over (inflight still set) are freed. */
+        raft__peers_free(r);
+        r->peers = np;
+        r->n_peers = n;
+        r->config_changed = false;
+        return RAFT_OK;
+fail:
+        for (i = 0; i < n; i++) {
+                struct raft_peer *old = raft__peer_find(r, np[i].id);
+
+                if (old && !old->inflight)
+                        old->inflight = np[i].inflight; /* give it back */
+                else
+                        free(np[i].inflight);
+        }
+        free(np);
+        return RAFT_ENOMEM;
+}

@@ -1,0 +1,377 @@
+/* tests/unit/raft/harness.c: see harness.h. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tests/unit/raft/harness.h"
+
+static void *xrealloc(void *p, size_t n)
+{
+        void *q = realloc(p, n);
+
+        assert_non_null(q);
+        return q;
+}
+
+void h_config(struct raft_config *c, size_t n)
+{
+        size_t i;
+
+        c->n = n;
+        c->servers = calloc(n, sizeof(*c->servers));
+        assert_non_null(c->servers);
+        for (i = 0; i < n; i++) {
+                snprintf(c->servers[i].id, sizeof(c->servers[i].id), "n%zu", i + 1);
+                snprintf(c->servers[i].address, sizeof(c->servers[i].address),
+                         "127.0.0.1:%zu", 7000 + i);
+                c->servers[i].voter = true;
+        }
+}
+
+static void new_node(struct h_cluster *c, size_t i)
+{
+        struct h_node *nd = &c->nodes[i];
+
+        assert_int_equal(raft_new(&nd->opts, &nd->r), RAFT_OK);
+}
+
+void h_init(struct h_cluster *c, size_t n, void (*tweak)(struct raft_options *o))
+{
+        struct raft_config cfg;
+        size_t i;
+
+        memset(c, 0, sizeof(*c));
+        c->n = n;
+        c->now = 1000;
+        h_config(&cfg, n);
+        for (i = 0; i < n; i++) {
+                struct h_node *nd = &c->nodes[i];
+
+                snprintf(nd->id, sizeof(nd->id), "n%zu", i + 1);
+                raft_options_default(&nd->opts, nd->id, i + 1);
+                if (tweak)
+                        tweak(&nd->opts);
+                nd->opts.id = nd->id;
+                nd->auto_persist = true;
+                raft_output_init(&nd->out);
+                new_node(c, i);
+                assert_int_equal(raft_bootstrap(nd->r, &cfg, c->now, &nd->out), RAFT_OK);
+                assert_int_equal(raft_start(nd->r, c->now, &nd->out), RAFT_OK);
+                h_process(c, i);
+        }
+        raft_config_clear(&cfg);
+}
+
+static void node_free(struct h_node *nd)
+{
+        size_t i;
+
+        raft_free(nd->r);
+        nd->r = NULL;
+        raft_output_free(&nd->out);
+        for (i = 0; i < nd->n_events; i++)
+                raft_event_clear(&nd->events[i]);
+        free(nd->events);
+        free(nd->applied);
+        free(nd->answers);
+}
+
+void h_free(struct h_cluster *c)
+{
+        size_t i;
+
+        for (i = 0; i < c->n; i++)
+                node_free(&c->nodes[i]);
+        h_drop_all(c);
+        free(c->queue);
+}
+
+size_t h_index(const struct h_cluster *c, const char *id)
+{
+        size_t i;
+
+        for (i = 0; i < c->n; i++)
+                if (strcmp(c->nodes[i].id, id) == 0)
+                        return i;
+        return SIZE_MAX;
+}
+
+static void enqueue(struct h_cluster *c, size_t from, const struct raft_msg *m)
+{
+        size_t to = h_index(c, m->to);
+
+        if (to == SIZE_MAX || c->cut[from][to])
+                return;
+        if (c->nq == c->capq) {
+                c->capq = c->capq ? 2 * c->capq : 64;
+                c->queue = xrealloc(c->queue, c->capq * sizeof(*c->queue));
+        }
+        assert_int_equal(raft_msg_copy(m, &c->queue[c->nq]), RAFT_OK);
+        c->nq++;
+}
+
+void h_process(struct h_cluster *c, size_t i)
+{
+        struct h_node *nd = &c->nodes[i];
+        size_t k;
+
+        for (k = 0; k < nd->out.n; k++) {
+                const struct raft_effect *fx = &nd->out.effects[k];
+
+                switch (fx->type) {
+                case RAFT_FX_PERSIST:
+                        if (nd->n_events == nd->cap_events) {
+                                nd->cap_events = nd->cap_events ? 2 * nd->cap_events : 16;
+                                nd->events = xrealloc(nd->events,
+                                                      nd->cap_events * sizeof(*nd->events));
+                        }
+                        assert_int_equal(fx->event.seq, nd->n_events + 1);
+                        assert_int_equal(raft_event_copy(&fx->event, &nd->events[nd->n_events]),
+                                         RAFT_OK);
+                        nd->n_events++;
+                        break;
+                case RAFT_FX_SEND:
+                        enqueue(c, i, &fx->msg);
+                        break;
+                case RAFT_FX_APPLY:
+                        if (nd->n_applied == nd->cap_applied) {
+                                nd->cap_applied = nd->cap_applied ? 2 * nd->cap_applied : 16;
+                                nd->applied = xrealloc(nd->applied,
+                                                       nd->cap_applied * sizeof(*nd->applied));
+                        }
+                        /* APPLY in index order, no gaps. */
+                        if (nd->n_applied > 0)
+                                assert_int_equal(fx->entry.index,
+                                                 nd->applied[nd->n_applied - 1].index + 1);
+                        nd->applied[nd->n_applied].index = fx->entry.index;
+                        nd->applied[nd->n_applied].term = fx->entry.term;
+                        nd->applied[nd->n_applied].type = fx->entry.type;
+                        nd->applied[nd->n_applied].handle = fx->handle;
+                        nd->n_applied++;
+                        break;
+                default:
+                        if (nd->n_answers == nd->cap_answers) {
+                                nd->cap_answers = nd->cap_answers ? 2 * nd->cap_answers : 16;
+                                nd->answers = xrealloc(nd->answers,
+                                                       nd->cap_answers * sizeof(*nd->answers));
+                        }
+                        nd->answers[nd->n_answers++] = *fx;
+                        break;
+                }
+        }
+        raft_output_reset(&nd->out);
+        if (nd->auto_persist && !nd->down && nd->durable < nd->n_events)
+                h_persist(c, i);
+}
+
+void h_persist(struct h_cluster *c, size_t i)
+{
+        struct h_node *nd = &c->nodes[i];
+
+        if (nd->down)
+                return;
+        nd->durable = nd->n_events;
+        assert_int_equal(raft_persisted(nd->r, c->now, nd->durable, &nd->out), RAFT_OK);
+        h_process(c, i);
+}
+
+bool h_deliver_one(struct h_cluster *c)
+{
+        struct raft_msg m;
+        size_t to;
+
+        if (c->nq == 0)
+                return false;
+        m = c->queue[0];
+        memmove(c->queue, c->queue + 1, (c->nq - 1) * sizeof(*c->queue));
+        c->nq--;
+        to = h_index(c, m.to);
+        if (to != SIZE_MAX && !c->nodes[to].down) {
+                assert_int_equal(raft_receive(c->nodes[to].r, c->now, &m, &c->nodes[to].out),
+                                 RAFT_OK);
+                h_process(c, to);
+        }
+        raft_msg_clear(&m);
+        return true;
+}
+
+void h_deliver_all(struct h_cluster *c)
+{
+        size_t limit = 100000;
+
+        while (limit-- > 0 && h_deliver_one(c))
+                ;
+        assert_true(limit > 0);
+}
+
+void h_drop_all(struct h_cluster *c)
+{
+        size_t k;
+
+        for (k = 0; k < c->nq; k++)
+                raft_msg_clear(&c->queue[k]);
+        c->nq = 0;
+}
+
+void h_run(struct h_cluster *c, raft_time_t ms)
+{
+        raft_time_t end = c->now + ms;
+        size_t i;
+
+        while (c->now < end) {
+                c->now++;
+                for (i = 0; i < c->n; i++) {
+                        struct h_node *nd = &c->nodes[i];
+
+                        if (nd->down || raft_next_deadline(nd->r) > c->now)
+                                continue;
+                        assert_int_equal(raft_tick(nd->r, c->now, &nd->out), RAFT_OK);
+                        h_process(c, i);
+                }
+                if (!c->hold)
+                        h_deliver_all(c);
+        }
+}
+
+int h_leader(const struct h_cluster *c)
+{
+        struct raft_status st;
+        raft_term_t best = 0;
+        int who = -1;
+        size_t i;
+
+        for (i = 0; i < c->n; i++) {
+                if (c->nodes[i].down)
+                        continue;
+                raft_status(c->nodes[i].r, &st);
+                if (st.role == RAFT_LEADER && st.term >= best) {
+                        best = st.term;
+                        who = (int)i;
+                }
+        }
+        return who;
+}
+
+int h_run_until_leader(struct h_cluster *c, raft_time_t ms)
+{
+        raft_time_t end = c->now + ms;
+
+        while (c->now < end) {
+                h_run(c, 1);
+                if (h_leader(c) >= 0)
+                        return h_leader(c);
+        }
+        return -1;
+}
+
+void h_isolate(struct h_cluster *c, size_t i, bool isolated)
+{
+        size_t j;
+
+        for (j = 0; j < c->n; j++) {
+                if (j == i)
+                        continue;
+                c->cut[i][j] = isolated;
+                c->cut[j][i] = isolated;
+        }
+}
+
+void h_crash(struct h_cluster *c, size_t i)
+{
+        struct h_node *nd = &c->nodes[i];
+        size_t k;
+
+        raft_free(nd->r);
+        nd->r = NULL;
+        raft_output_reset(&nd->out);
+        for (k = nd->durable; k < nd->n_events; k++)
+                raft_event_clear(&nd->events[k]);
+        nd->n_events = nd->durable;
+        nd->down = true;
+}
+
+void h_restart(struct h_cluster *c, size_t i)
+{
+        struct h_node *nd = &c->nodes[i];
+        size_t k;
+
+        if (nd->r)
+                h_crash(c, i);
+        new_node(c, i);
+        for (k = 0; k < nd->n_events; k++)
+                assert_int_equal(raft_replay(nd->r, &nd->events[k]), RAFT_OK);
+        nd->down = false;
+        nd->n_applied = 0;
+        assert_int_equal(raft_start(nd->r, c->now, &nd->out), RAFT_OK);
+        h_process(c, i);
+}
+
+const struct raft_effect *h_answer(const struct h_cluster *c, size_t i, uint64_t handle,
+                                   enum raft_effect_type type)
+{
+        const struct h_node *nd = &c->nodes[i];
+        size_t k;
+
+        for (k = 0; k < nd->n_answers; k++)
+                if (nd->answers[k].type == type && nd->answers[k].handle == handle)
+                        return &nd->answers[k];
+        return NULL;
+}
+
+const struct h_applied *h_applied_handle(const struct h_cluster *c, size_t i, uint64_t handle)
+{
+        const struct h_node *nd = &c->nodes[i];
+        size_t k;
+
+        for (k = 0; k < nd->n_applied; k++)
+                if (nd->applied[k].handle == handle)
+                        return &nd->applied[k];
+        return NULL;
+}
+
+size_t h_count_queued(const struct h_cluster *c, enum raft_msg_type type, const char *from)
+{
+        size_t k, n = 0;
+
+        for (k = 0; k < c->nq; k++)
+                if (c->queue[k].type == type && (!from || strcmp(c->queue[k].from, from) == 0))
+                        n++;
+        return n;
+}
+
+size_t fx_count(const struct raft_output *out, enum raft_effect_type type)
+{
+        size_t k, n = 0;
+
+        for (k = 0; k < out->n; k++)
+                if (out->effects[k].type == type)
+                        n++;
+        return n;
+}
+
+const struct raft_effect *fx_find(const struct raft_output *out, enum raft_effect_type type,
+                                  size_t nth)
+{
+        size_t k;
+
+        for (k = 0; k < out->n; k++)
+                if (out->effects[k].type == type && nth-- == 0)
+                        return &out->effects[k];
+        return NULL;
+}
+
+const struct raft_effect *fx_find_msg(const struct raft_output *out, enum raft_msg_type type,
+                                      size_t nth)
+{
+        size_t k;
+
+        for (k = 0; k < out->n; k++)
+                if (out->effects[k].type == RAFT_FX_SEND && out->effects[k].msg.type == type &&
+                    nth-- == 0)
+                        return &out->effects[k];
+        return NULL;
+}

@@ -1,0 +1,99 @@
+/* tests/unit/raft/harness.h: an in-memory cluster of 1-5 Raft cores for
+ * unit tests: messages and durability are delivered by hand or by the
+ * helpers, time advances only when a test says so.
+ *
+ * Owns: wiring cores together, recording what each node persisted, applied
+ * and answered. Must never: sleep or read a real clock.
+ */
+#ifndef RAFKTOR_TESTS_RAFT_HARNESS_H
+#define RAFKTOR_TESTS_RAFT_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/raft/raft.h"
+
+#define H_MAX 5
+
+struct h_applied {
+        raft_index_t index;
+        raft_term_t term;
+        enum raft_entry_type type;
+        uint64_t handle;
+};
+
+struct h_node {
+        char id[RAFT_ID_MAX];
+        struct raft *r;
+        struct raft_options opts;
+        struct raft_output out;
+        struct raft_event *events; /* every PERSIST effect, in order */
+        size_t n_events, cap_events;
+        raft_seq_t durable;        /* what the "disk" has synced */
+        bool auto_persist;         /* sync at once after every input */
+        bool down;
+        struct h_applied *applied;
+        size_t n_applied, cap_applied;
+        struct raft_effect *answers; /* READ_READY, FORWARD, FAIL, ROLE (no heap parts) */
+        size_t n_answers, cap_answers;
+};
+
+struct h_cluster {
+        size_t n;
+        struct h_node nodes[H_MAX];
+        raft_time_t now;
+        struct raft_msg *queue; /* in flight, FIFO */
+        size_t nq, capq;
+        bool cut[H_MAX][H_MAX]; /* cut[i][j]: messages i -> j are dropped */
+        bool hold;              /* don't deliver automatically in h_run */
+};
+
+/* n nodes "n1".."nN", all voters, bootstrapped and started; options from
+ * raft_options_default with seed = index + 1, then `tweak` if not NULL. */
+void h_init(struct h_cluster *c, size_t n, void (*tweak)(struct raft_options *o));
+/* Node with its own options but no bootstrap (empty log), started. */
+void h_free(struct h_cluster *c);
+
+/* Record node i's pending output; persist if auto_persist. */
+void h_process(struct h_cluster *c, size_t i);
+/* Make node i's written events durable up to its last seq. */
+void h_persist(struct h_cluster *c, size_t i);
+/* Deliver queued messages until the queue is empty (max `limit`). */
+void h_deliver_all(struct h_cluster *c);
+/* Deliver only the first queued message; false if none. */
+bool h_deliver_one(struct h_cluster *c);
+/* Drop every queued message. */
+void h_drop_all(struct h_cluster *c);
+/* Advance time by `ms`, 1 ms at a time, ticking every node whose deadline
+ * passed and delivering messages (unless c->hold). */
+void h_run(struct h_cluster *c, raft_time_t ms);
+/* Run until a leader exists (max `ms`); its index or -1. */
+int h_run_until_leader(struct h_cluster *c, raft_time_t ms);
+int h_leader(const struct h_cluster *c);
+size_t h_index(const struct h_cluster *c, const char *id);
+void h_isolate(struct h_cluster *c, size_t i, bool isolated);
+/* Crash node i (unsynced events are lost) and restart it from its durable
+ * events through raft_replay. */
+void h_crash(struct h_cluster *c, size_t i);
+void h_restart(struct h_cluster *c, size_t i);
+
+/* The answer with `handle` and `type` given to node i, or NULL. */
+const struct raft_effect *h_answer(const struct h_cluster *c, size_t i, uint64_t handle,
+                                   enum raft_effect_type type);
+/* The applied record of `handle` on node i, or NULL. */
+const struct h_applied *h_applied_handle(const struct h_cluster *c, size_t i, uint64_t handle);
+/* Count of queued messages of `type`, from `from` (or any if NULL). */
+size_t h_count_queued(const struct h_cluster *c, enum raft_msg_type type, const char *from);
+
+/* Effects in a raft_output (for tests driving a single node by hand). */
+size_t fx_count(const struct raft_output *out, enum raft_effect_type type);
+const struct raft_effect *fx_find(const struct raft_output *out, enum raft_effect_type type,
+                                  size_t nth);
+const struct raft_effect *fx_find_msg(const struct raft_output *out, enum raft_msg_type type,
+                                      size_t nth);
+
+/* A 1-entry configuration helper: ids "n1".."nN", all voters. */
+void h_config(struct raft_config *c, size_t n);
+
+#endif
