@@ -1,0 +1,91 @@
+/* daemon/storage/evlog.h: the durable event log of one node.
+ *
+ * Owns: a data directory (locked against other processes), recovery of it at
+ * open (replay of the newest snapshot and every event after it, repair of a
+ * torn tail), appending encoded events with group commit on a storage
+ * thread, snapshots and the deletion of what they cover.
+ *
+ * Must never: block the caller of evlog_append() on I/O, report an event
+ * durable before the fdatasync that covers it returned success, retry a
+ * failed write or sync, or accept an append after one failed.
+ *
+ * Threads: evlog_append(), evlog_durable(), evlog_error() and evlog_flush()
+ * may be called from any thread. The on_durable and on_error callbacks run
+ * on the storage thread: keep them short (wake the daemon's loop) and do not
+ * call evlog_close() from them. evlog_snapshot() blocks on I/O.
+ */
+#ifndef RAFKTOR_STORAGE_EVLOG_H
+#define RAFKTOR_STORAGE_EVLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/storage/error.h"
+#include "daemon/storage/io.h"
+#include "daemon/storage/recovery.h"
+#include "daemon/storage/snapshot.h"
+
+enum evlog_level {
+        EVLOG_ERR = 3,
+        EVLOG_WARNING = 4,
+        EVLOG_NOTICE = 5,
+        EVLOG_INFO = 6,
+};
+
+#define EVLOG_DEFAULT_SEGMENT_SIZE (64u * 1024u * 1024u)
+
+struct evlog_options {
+        const char *dir;          /* created if missing (parent must exist) */
+        const char *node_id;      /* must match the directory's files */
+        const struct storage_io *io; /* NULL: storage_io_posix() */
+        uint64_t segment_size;    /* rotate once a segment reaches this; 0: default */
+        void *userdata;           /* passed to every callback below */
+        /* Messages for the daemon's log (torn tail repaired, stray temp file
+         * removed, segments deleted). Any thread. May be NULL. */
+        void (*log)(void *userdata, enum evlog_level level, const char *msg);
+        /* Storage thread: every event up to `durable` is on disk. May be NULL. */
+        void (*on_durable)(void *userdata, uint64_t durable);
+        /* Storage thread: a write or sync failed; the log accepts no more
+         * appends. code is -ENOSPC (disk full) or another -errno (fatal). */
+        void (*on_error)(void *userdata, int code, const char *msg);
+};
+
+struct evlog;
+
+/* Locks and recovers `opts->dir`, calling `replay` (may be NULL) for the
+ * newest snapshot and each later event, then starts the storage thread.
+ * Returns 0, or a negative code with *err naming the file and byte offset. */
+int evlog_open(const struct evlog_options *opts, const struct recovery_callbacks *replay,
+               struct evlog **ret, struct storage_error *err);
+
+/* Writes everything appended, waits for it to be durable, stops the thread,
+ * unlocks the directory. Returns the sticky error, if any. */
+int evlog_close(struct evlog *log);
+
+/* Copies one encoded event (type = EventType, payload = its message) to the
+ * pending batch and returns without I/O. `seq` must be evlog_next_seq():
+ * -EINVAL otherwise. After a failure: that failure's code (-EIO, -ENOSPC). */
+int evlog_append(struct evlog *log, uint64_t seq, uint8_t type, const uint8_t *payload,
+                 size_t len);
+
+uint64_t evlog_next_seq(struct evlog *log);
+uint64_t evlog_durable(struct evlog *log); /* highest durable seq (0: none) */
+/* The sticky error code (0 if none); its message copied to msg if not NULL. */
+int evlog_error(struct evlog *log, char *msg, size_t msg_len);
+/* The torn-tail warning of evlog_open(), "" if there was none. */
+const char *evlog_open_warning(const struct evlog *log);
+
+/* Blocks until every event up to `seq` is durable (0) or the log failed. */
+int evlog_flush(struct evlog *log, uint64_t seq);
+
+/* Writes a snapshot covering events up to meta->seq (waits for them to be
+ * durable first), then deletes what it covers (evlog_compact). Blocks. */
+int evlog_snapshot(struct evlog *log, const struct snapshot_meta *meta, const uint8_t *data,
+                   size_t len, struct storage_error *err);
+
+/* Deletes segments whose every event is <= snap_seq (never the segment being
+ * written) and snapshots older than snap_seq; oldest first, then fsyncs the
+ * directory, so a crash in between leaves a recoverable directory. */
+int evlog_compact(struct evlog *log, uint64_t snap_seq, struct storage_error *err);
+
+#endif
