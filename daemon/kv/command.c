@@ -175,7 +175,8 @@ static bool command_validate(const Rafktor__V1__Command *cmd, const struct raft_
                                  "(exactly one is required)");
                         return false;
                 }
-                if (cmd->cas->compare_case == RAFKTOR__V1__COMPARE_AND_SWAP_REQUEST__COMPARE__NOT_SET) {
+                if (cmd->cas->compare_case ==
+                    RAFKTOR__V1__COMPARE_AND_SWAP_REQUEST__COMPARE__NOT_SET) {
                         snprintf(why, why_len,
                                  "cas: neither compare_value nor compare_version is set "
                                  "(exactly one is required)");

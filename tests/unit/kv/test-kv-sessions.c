@@ -43,8 +43,7 @@ static void test_retry_returns_first_reply_and_changes_nothing(void **state)
         kv_free(kv);
 }
 
-static void test_retry_of_failed_cas_returns_the_failure_even_when_it_would_now_succeed(
-        void **state)
+static void test_retry_of_failed_cas_returns_the_failure_not_a_new_compare(void **state)
 {
         struct kv *kv = kv_make(NULL);
         struct applied first, retry, a;
@@ -266,8 +265,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_retry_returns_first_reply_and_changes_nothing),
-                cmocka_unit_test(
-                        test_retry_of_failed_cas_returns_the_failure_even_when_it_would_now_succeed),
+                cmocka_unit_test(test_retry_of_failed_cas_returns_the_failure_not_a_new_compare),
                 cmocka_unit_test(test_op_session_is_used_when_command_session_is_absent),
                 cmocka_unit_test(test_client_id_zero_has_no_session_and_applies_every_time),
                 cmocka_unit_test(test_request_below_window_is_refused_and_not_applied),
