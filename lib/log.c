@@ -102,7 +102,6 @@ static void *writer_main(void *arg) {
                         };
                         uint64_t n = lg->dropped - lg->dropped_reported;
 
-                        lg->dropped_reported = lg->dropped;
                         clock_gettime(CLOCK_REALTIME, &rec.realtime);
                         snprintf(rec.message, sizeof(rec.message),
                                  "%llu log messages dropped: log output too slow",
@@ -110,6 +109,8 @@ static void *writer_main(void *arg) {
                         pthread_mutex_unlock(&lg->lock);
                         emit(lg, &rec);
                         pthread_mutex_lock(&lg->lock);
+                        /* Only now: log_flush() waits for the report to be out. */
+                        lg->dropped_reported += n;
                 } else {
                         break;  /* stopping and drained */
                 }
