@@ -7,6 +7,11 @@
  * applied to it. The same entries in the same order give byte-identical
  * state (kv_hash) on every replica; iteration order is key order, never
  * hash order. Time for session expiry is the entry's leader_time_ms.
+ *
+ * Build: daemon/kv/local.am defines KV_SOURCES, KV_CPPFLAGS and KV_LIBS.
+ * Compiling KV_SOURCES with -DKV_SABOTAGE_NO_SESSIONS gives a deliberately
+ * broken state machine that ignores sessions (retries are applied again),
+ * for tests/sim to prove its exactly-once check bites. Never ship it.
  */
 #ifndef RAFKTOR_KV_H
 #define RAFKTOR_KV_H
