@@ -36,7 +36,7 @@ enum log_target {
         LOG_TARGET_AUTO = 0,      /* journal if stderr is the journal stream, else STDERR */
         LOG_TARGET_JOURNAL,       /* structured entries with sd_journal_sendv() */
         LOG_TARGET_STDERR,        /* "TIMESTAMP LEVEL IDENT: text [FIELDS]" lines */
-        LOG_TARGET_STDERR_PREFIX, /* "<N>text [FIELDS]" lines (journald stream, SyslogLevelPrefix) */
+        LOG_TARGET_STDERR_PREFIX, /* "<N>text [FIELDS]" lines, for SyslogLevelPrefix= */
 };
 
 /* One caller-given field. Keys follow journald rules: uppercase letters,

@@ -120,11 +120,12 @@ int cfg_get_bool(const struct cfg_ctx *ctx, const config_setting_t *s, const cha
 
 int cfg_get_ms(const struct cfg_ctx *ctx, const config_setting_t *s, const char *name,
                uint32_t min, uint32_t max, uint32_t *ret) {
+        int type = config_setting_type(s);
         long long v;
 
-        if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+        if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
                 return cfg_fail(ctx, s, "%s: expected an integer (milliseconds), got %s", name,
-                                cfg_type_name(config_setting_type(s)));
+                                cfg_type_name(type));
         v = config_setting_get_int64(s);
         if (v < (long long) min || v > (long long) max)
                 return cfg_fail(ctx, s, "%s: expected %u..%u milliseconds, got %lld", name, min,
@@ -289,6 +290,8 @@ static bool hostname_is_valid(const char *h, size_t n) {
 
 int rafktor_parse_address(const char *s, char **ret_host, uint16_t *ret_port) {
         const char *host, *colon, *port;
+        struct in6_addr a6;
+        struct in_addr a4;
         size_t host_len;
         char tmp[64];
         unsigned long v = 0;
@@ -305,7 +308,6 @@ int rafktor_parse_address(const char *s, char **ret_host, uint16_t *ret_port) {
                         return -EINVAL;
                 memcpy(tmp, host, host_len);
                 tmp[host_len] = '\0';
-                struct in6_addr a6;
                 if (inet_pton(AF_INET6, tmp, &a6) != 1)
                         return -EINVAL;
         } else {
@@ -317,8 +319,6 @@ int rafktor_parse_address(const char *s, char **ret_host, uint16_t *ret_port) {
                 if (memchr(host, ':', host_len))
                         return -EINVAL;         /* IPv6 must be bracketed */
                 if (host_len < sizeof(tmp)) {
-                        struct in_addr a4;
-
                         memcpy(tmp, host, host_len);
                         tmp[host_len] = '\0';
                         if (inet_pton(AF_INET, tmp, &a4) != 1 &&
