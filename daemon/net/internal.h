@@ -13,9 +13,6 @@
 
 #include "daemon/net/loop.h"
 
-#define net_container_of(ptr, type, member) \
-        ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
-
 /* codec.c: a protobuf-c message or raw bytes as a byte buffer (caller destroys it). */
 grpc_byte_buffer *net_bb_from_bytes(const void *data, size_t len);
 grpc_byte_buffer *net_bb_from_message(const ProtobufCMessage *msg);

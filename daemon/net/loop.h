@@ -20,12 +20,17 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <bsd/sys/tree.h>
 #include <grpc/grpc.h>
 
 struct net_loop;
+
+/* From an embedded tag, timer or post back to the structure that holds it. */
+#define net_container_of(ptr, type, member) \
+        ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 /* A completion-queue tag: embed it, give &tag to gRPC, get cb(tag, ok) back. */
 struct net_tag {

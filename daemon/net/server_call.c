@@ -211,12 +211,28 @@ static void on_recv(struct net_tag *tag, bool ok)
                 else if (c->user_ref && !c->finishing && !c->cancel_notified)
                         post_recv(c);
         } else if (ok && !bb && !c->half_closed) {
+                /* An end of messages is also what a cancelled stream reports, and its
+                 * RECV_CLOSE_ON_SERVER may still be queued behind. Decide on a later
+                 * iteration, behind whatever gRPC has queued by now. */
                 c->half_closed = true;
-                if (c->user_ref && !c->cancel_notified && c->method && c->method->on_half_close)
-                        c->method->on_half_close(c, c->method->user);
+                c->refs++;
+                if (net_loop_post(c->loop, &c->post_half_close) < 0)
+                        c->refs--;
         }
         if (bb)
                 grpc_byte_buffer_destroy(bb);
+        call_unref(c);
+}
+
+static void on_half_close_post(struct net_post *p, bool run)
+{
+        struct net_call *c = net_container_of(p, struct net_call, post_half_close);
+
+        if (run && c->srv && c->srv->shutting_down)
+                notify_cancel(c);
+        if (run && c->user_ref && !c->cancel_notified && !c->finishing && c->method &&
+            c->method->on_half_close)
+                c->method->on_half_close(c, c->method->user);
         call_unref(c);
 }
 
@@ -248,6 +264,7 @@ void net_call_start(struct net_server *srv, const struct net_method *m, const ch
         c->tag_close.cb = on_close;
         c->tag_recv.cb = on_recv;
         c->tag_send.cb = on_send;
+        c->post_half_close.fn = on_half_close_post;
         net_server_peer_of(srv, call, &c->peer);
         net_server_call_added(srv, c);
         c->refs = 1;            /* held by this function until it returns */

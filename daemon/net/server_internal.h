@@ -71,6 +71,7 @@ struct net_call {
         struct net_tag tag_close;
         struct net_tag tag_recv;
         struct net_tag tag_send;
+        struct net_post post_half_close;
         grpc_byte_buffer *recv_bb;
         grpc_byte_buffer *send_bb;  /* in flight */
         bool send_in_flight;
