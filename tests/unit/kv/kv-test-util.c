@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,4 +169,43 @@ void assert_key(const struct kv *kv, const char *key, const char *value, uint64_
         assert_int_equal(it.value_len, strlen(value));
         assert_memory_equal(it.value, value, it.value_len);
         assert_int_equal(it.version, version);
+}
+
+/* A seeded log of puts, deletes, compare-and-swaps, retries and invalid
+ * commands over few keys and clients, applied to two replicas. */
+uint64_t test_lcg(uint64_t *s)
+{
+        *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+        return *s >> 33;
+}
+
+struct cmd random_cmd(uint64_t *seed, uint64_t *next_rid)
+{
+        char key[8], value[24];
+        uint64_t client = test_lcg(seed) % 4; /* 0 = no session */
+        struct sess s = NO_SESSION;
+
+        snprintf(key, sizeof(key), "k%u", (unsigned)(test_lcg(seed) % 8));
+        snprintf(value, sizeof(value), "v%u", (unsigned)(test_lcg(seed) % 1000));
+        if (client != 0) {
+                uint64_t rid = next_rid[client];
+
+                if (test_lcg(seed) % 4 == 0 && rid > 1)
+                        rid -= 1 + test_lcg(seed) % (rid - 1); /* a retry, maybe too old */
+                else
+                        next_rid[client]++;
+                s = (struct sess){ client, rid, rid > 3 ? rid - 3 : 1 };
+        }
+        switch (test_lcg(seed) % 6) {
+        case 0:
+                return cmd_delete(key, s);
+        case 1:
+                return cmd_cas_value(key, value, "swapped", s);
+        case 2:
+                return cmd_cas_version(key, test_lcg(seed) % 3, value, s);
+        case 3:
+                return cmd_put("", value, s); /* invalid */
+        default:
+                return cmd_put(key, value, s);
+        }
 }

@@ -48,6 +48,13 @@ void apply_cmd(struct kv *kv, uint64_t index, uint64_t time_ms, struct cmd c,
 void apply_noop(struct kv *kv, uint64_t index, uint64_t time_ms);
 void applied_clear(struct applied *a);
 
+/* A deterministic PRNG step, and a random command from it: puts, deletes,
+ * compare-and-swaps and invalid commands on 8 keys, from no session or one
+ * of clients 1..3 (next_rid[4] holds their next request ids), with retries,
+ * some of them below the session window. */
+uint64_t test_lcg(uint64_t *s);
+struct cmd random_cmd(uint64_t *seed, uint64_t *next_rid);
+
 /* A new kv with the given options (NULL = defaults); asserts success. */
 struct kv *kv_make(const struct kv_options *o);
 /* Asserts `key` holds `value` with the given version. */

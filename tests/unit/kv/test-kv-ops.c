@@ -365,45 +365,6 @@ static void test_range_is_in_key_order_and_respects_limit(void **state)
         kv_free(kv);
 }
 
-/* A seeded log of puts, deletes, compare-and-swaps, retries and invalid
- * commands over few keys and clients, applied to two replicas. */
-static uint64_t lcg(uint64_t *s)
-{
-        *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-        return *s >> 33;
-}
-
-static struct cmd random_cmd(uint64_t *seed, uint64_t *next_rid)
-{
-        char key[8], value[24];
-        uint64_t client = lcg(seed) % 4; /* 0 = no session */
-        struct sess s = NO_SESSION;
-
-        snprintf(key, sizeof(key), "k%u", (unsigned)(lcg(seed) % 8));
-        snprintf(value, sizeof(value), "v%u", (unsigned)(lcg(seed) % 1000));
-        if (client != 0) {
-                uint64_t rid = next_rid[client];
-
-                if (lcg(seed) % 4 == 0 && rid > 1)
-                        rid -= 1 + lcg(seed) % (rid - 1); /* a retry, maybe too old */
-                else
-                        next_rid[client]++;
-                s = (struct sess){ client, rid, rid > 3 ? rid - 3 : 1 };
-        }
-        switch (lcg(seed) % 6) {
-        case 0:
-                return cmd_delete(key, s);
-        case 1:
-                return cmd_cas_value(key, value, "swapped", s);
-        case 2:
-                return cmd_cas_version(key, lcg(seed) % 3, value, s);
-        case 3:
-                return cmd_put("", value, s); /* invalid */
-        default:
-                return cmd_put(key, value, s);
-        }
-}
-
 static void test_two_replicas_same_log_same_hash(void **state)
 {
         struct kv_options o;

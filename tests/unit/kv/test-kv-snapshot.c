@@ -118,6 +118,51 @@ static void test_restored_state_behaves_like_the_original(void **state)
         kv_free(kv);
 }
 
+static void test_replica_restored_mid_log_matches_one_that_applied_everything(void **state)
+{
+        struct kv_options o;
+        struct kv *full, *restored = NULL;
+        uint64_t seed = 7, rid[4] = { 1, 1, 1, 1 };
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        char err[256];
+
+        (void)state;
+        kv_options_default(&o);
+        o.session_ttl_ms = 400;
+        o.max_sessions = 2;
+        o.max_replies_per_session = 3;
+        full = kv_make(&o);
+        for (uint64_t i = 1; i <= 1500; i++) {
+                struct cmd c = random_cmd(&seed, rid);
+                struct applied a, b;
+
+                if (i == 700) {
+                        assert_int_equal(kv_snapshot_encode(full, &buf, &len), 0);
+                        assert_int_equal(
+                                kv_snapshot_decode(buf, len, &o, &restored, err, sizeof(err)), 0);
+                        assert_int_equal(kv_hash(restored), kv_hash(full));
+                        free(buf);
+                }
+                if (!restored) {
+                        apply_cmd(full, i, i * 5, c, &a);
+                        applied_clear(&a);
+                        continue;
+                }
+                apply_cmd(restored, i, i * 5, cmd_raw(c.buf, c.len), &b);
+                apply_cmd(full, i, i * 5, c, &a);
+                assert_int_equal(a.len, b.len);
+                assert_memory_equal(a.raw, b.raw, a.len);
+                applied_clear(&a);
+                applied_clear(&b);
+        }
+        assert_int_equal(kv_hash(restored), kv_hash(full));
+        assert_int_equal(kv_count(restored), kv_count(full));
+        assert_int_equal(kv_session_count(restored), kv_session_count(full));
+        kv_free(restored);
+        kv_free(full);
+}
+
 static void test_snapshot_decode_rejects_truncation(void **state)
 {
         struct kv *kv = populated(), *copy = NULL;
@@ -201,6 +246,8 @@ int main(void)
                 cmocka_unit_test(test_snapshot_round_trip_same_hash),
                 cmocka_unit_test(test_snapshot_of_empty_state_round_trips),
                 cmocka_unit_test(test_restored_state_behaves_like_the_original),
+                cmocka_unit_test(
+                        test_replica_restored_mid_log_matches_one_that_applied_everything),
                 cmocka_unit_test(test_snapshot_decode_rejects_truncation),
                 cmocka_unit_test(test_snapshot_decode_rejects_any_flipped_byte),
                 cmocka_unit_test(test_snapshot_decode_rejects_trailing_bytes_and_bad_magic),
