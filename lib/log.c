@@ -123,6 +123,7 @@ static void *writer_main(void *arg) {
 }
 
 int log_new(const struct log_options *opts, struct log **ret) {
+        pthread_condattr_t attr;
         struct log *lg;
         int r;
 
@@ -160,7 +161,14 @@ int log_new(const struct log_options *opts, struct log **ret) {
         r = -pthread_cond_init(&lg->nonempty, NULL);
         if (r < 0)
                 goto fail_queue;
-        r = -pthread_cond_init(&lg->drained, NULL);
+        /* log_flush() deadlines must not move with the wall clock. */
+        r = -pthread_condattr_init(&attr);
+        if (r < 0)
+                goto fail_nonempty;
+        r = -pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        if (r >= 0)
+                r = -pthread_cond_init(&lg->drained, &attr);
+        pthread_condattr_destroy(&attr);
         if (r < 0)
                 goto fail_nonempty;
         r = -pthread_create(&lg->writer, NULL, writer_main, lg);
@@ -205,7 +213,7 @@ int log_flush(struct log *lg, int timeout_ms) {
 
         if (!lg || !lg->async)
                 return 0;
-        clock_gettime(CLOCK_REALTIME, &deadline);
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
         deadline.tv_sec += timeout_ms / 1000;
         deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
         if (deadline.tv_nsec >= 1000000000L) {

@@ -280,6 +280,14 @@ static int check_membership(const struct cfg_ctx *ctx, const config_setting_t *r
                             const struct rafktor_config *c) {
         const config_setting_t *peers = config_setting_get_member(root, "peers");
 
+        /* Catches a config copied from another node with only the id changed. */
+        for (size_t i = 0; i < c->n_peers; i++)
+                if (strcmp(c->peers[i].id, c->id) != 0 && c->peers[i].port == c->listen_port &&
+                    strcasecmp(c->peers[i].host, c->listen_host) == 0)
+                        return cfg_fail(ctx, config_setting_get_member(root, "listen"),
+                                        "listen: \"%s\" is the address of peers[%zu] (\"%s\"),"
+                                        " not of this node (\"%s\")", c->listen, i,
+                                        c->peers[i].id, c->id);
         if (c->join)
                 return 0;
         if (!peers)

@@ -281,6 +281,14 @@ static void test_duplicate_peer_ids_and_addresses_are_refused(void **state) {
                        " (also peers[0])");
 }
 
+static void test_listen_must_not_be_another_peers_address(void **state) {
+        assert_refused("id = \"n2\";\nlisten = \"127.0.0.1:7401\";\ndata_dir = \"/d\";\n"
+                       "peers = ( { id = \"n1\"; address = \"127.0.0.1:7401\"; },\n"
+                       "          { id = \"n2\"; address = \"127.0.0.1:7402\"; } );\n",
+                       "test.conf:2: listen: \"127.0.0.1:7401\" is the address of peers[0]"
+                       " (\"n1\"), not of this node (\"n2\")");
+}
+
 static void test_bad_ids_are_refused(void **state) {
         assert_refused("id = \"n 1\";\nlisten = \"127.0.0.1:7401\";\ndata_dir = \"/d\";\n",
                        "test.conf:1: id: expected 1-63 characters from A-Z a-z 0-9 . _ -, got"
@@ -454,6 +462,7 @@ int main(void) {
                 cmocka_unit_test(test_values_out_of_range_or_of_wrong_type_are_refused),
                 cmocka_unit_test(test_id_must_appear_in_peers_unless_join),
                 cmocka_unit_test(test_duplicate_peer_ids_and_addresses_are_refused),
+                cmocka_unit_test(test_listen_must_not_be_another_peers_address),
                 cmocka_unit_test(test_bad_ids_are_refused),
                 cmocka_unit_test(test_paths_must_be_absolute),
                 cmocka_unit_test(test_load_file_reports_the_path),
