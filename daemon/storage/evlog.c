@@ -273,7 +273,7 @@ int evlog_flush(struct evlog *log, uint64_t seq)
                 pthread_mutex_unlock(&log->mu);
                 return -EINVAL;
         }
-        while (log->durable < seq && !log->error)
+        while (log->durable < seq && !log->error_reported)
                 pthread_cond_wait(&log->done, &log->mu);
         r = log->durable >= seq ? 0 : log->error;
         pthread_mutex_unlock(&log->mu);

@@ -43,7 +43,8 @@ struct evlog {
         uint64_t pending_first, pending_last;
         uint64_t next_seq;
         uint64_t durable;
-        int error;
+        int error;              /* sticky: appends refused from here on */
+        bool error_reported;    /* on_error has run: flush() waiters may go */
         char error_msg[1100];
         bool stop;
         uint64_t *segs;         /* first seqs of the segments on disk, ascending */

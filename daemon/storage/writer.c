@@ -176,15 +176,20 @@ void *evlog_writer_main(void *arg)
 
                 pthread_mutex_lock(&log->mu);
                 if (r < 0) {
+                        char msg[sizeof(log->error_msg)];
+                        /* Sticky at once for appends; flush() waiters are
+                         * released only after the callback has run. */
                         log->error = r;
                         snprintf(log->error_msg, sizeof(log->error_msg), "%s%s", err.msg,
                                  r == -ENOSPC ? " (disk full)" : "");
-                        pthread_cond_broadcast(&log->done);
+                        memcpy(msg, log->error_msg, sizeof(msg));
                         pthread_mutex_unlock(&log->mu);
-                        evlog_logf(log, EVLOG_ERR, "event log: %s", log->error_msg);
+                        evlog_logf(log, EVLOG_ERR, "event log: %s", msg);
                         if (log->on_error)
-                                log->on_error(log->userdata, r, log->error_msg);
+                                log->on_error(log->userdata, r, msg);
                         pthread_mutex_lock(&log->mu);
+                        log->error_reported = true;
+                        pthread_cond_broadcast(&log->done);
                         break;
                 }
                 log->durable = last;
