@@ -13,6 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The value of a key after a put whose value nobody ever observes: such
+ * values are interchangeable, so they all become this one (values equal to
+ * it are refused as input). */
+#define LC_UNOBSERVED UINT64_MAX
+
 struct lc_state {
         bool exists;
         uint64_t value;
@@ -43,14 +48,15 @@ struct lc_cache {
         size_t *slots;
 };
 
-static bool model_step(const struct lc_op *op, const struct lc_state *s, struct lc_state *next)
+static bool model_step(const struct lc_op *op, bool unobserved, const struct lc_state *s,
+                       struct lc_state *next)
 {
         bool check = op->status == LC_OK;
 
         switch (op->type) {
         case LC_PUT:
                 next->exists = true;
-                next->value = op->value;
+                next->value = unobserved ? LC_UNOBSERVED : op->value;
                 next->version = s->exists ? s->version + 1 : 1;
                 return !check || op->out_version == next->version;
         case LC_CAS:
@@ -202,6 +208,8 @@ struct lc_key_run {
         const struct lc_op *ops; /* every op of the history */
         const size_t *idx;       /* this key's ops: indexes into ops */
         size_t m;
+        bool *unobserved; /* [m]: a put whose value no op ever reads or compares */
+        size_t *anon_rank; /* [m]: rank by invoke among unknown unobserved puts, or SIZE_MAX */
         uint64_t max_states;
         uint64_t states;
         size_t best_depth;
@@ -219,6 +227,7 @@ static int check_key(struct lc_key_run *k, bool *ret_ok)
         uint64_t *bits = calloc(words ? words : 1, sizeof(*bits));
         struct lc_cache cache = { .words = words ? words : 1 };
         struct lc_state state = { 0 };
+        size_t anon_done = 0; /* unknown unobserved puts are placed in invoke order */
         int r = -ENOMEM;
 
         if (!e || !stack || !bits)
@@ -263,9 +272,15 @@ static int check_key(struct lc_key_run *k, bool *ret_ok)
                 }
                 if (!e[cur].is_return) {
                         const struct lc_op *op = &k->ops[k->idx[e[cur].op]];
+                        size_t rank = k->anon_rank[e[cur].op];
                         struct lc_state next;
 
-                        if (model_step(op, &state, &next)) {
+                        /* Unknown puts nobody observes are interchangeable: placing
+                         * them in invoke order loses no linearization (an earlier
+                         * one can stand in for a later one) and keeps the search
+                         * polynomial in their number. */
+                        if ((rank == SIZE_MAX || rank == anon_done) &&
+                            model_step(op, k->unobserved[e[cur].op], &state, &next)) {
                                 size_t o = e[cur].op;
 
                                 bits[o / 64] |= UINT64_C(1) << (o % 64);
@@ -282,6 +297,8 @@ static int check_key(struct lc_key_run *k, bool *ret_ok)
                                         }
                                         stack[depth++] = (struct lc_frame) { cur, state };
                                         state = next;
+                                        if (rank != SIZE_MAX)
+                                                anon_done++;
                                         lift(e, cur);
                                         cur = e[0].next;
                                         continue;
@@ -306,6 +323,8 @@ static int check_key(struct lc_key_run *k, bool *ret_ok)
                         size_t o = e[f.call].op;
 
                         state = f.state;
+                        if (k->anon_rank[o] != SIZE_MAX)
+                                anon_done--;
                         bits[o / 64] &= ~(UINT64_C(1) << (o % 64));
                         unlift(e, f.call);
                         cur = e[f.call].next;
@@ -319,6 +338,63 @@ out:
         return r;
 }
 
+static int u64_cmp(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+        return x < y ? -1 : (x > y);
+}
+
+/* Marks the puts whose value no op of the key reads or compares against,
+ * and ranks the unknown ones among them by invoke time. */
+static int classify(struct lc_key_run *k)
+{
+        uint64_t *seen = malloc((k->m ? k->m : 1) * 2 * sizeof(*seen));
+        size_t n_seen = 0, n_anon = 0;
+        size_t *anon;
+
+        if (!seen)
+                return -ENOMEM;
+        for (size_t i = 0; i < k->m; i++) {
+                const struct lc_op *op = &k->ops[k->idx[i]];
+
+                if (op->type == LC_CAS)
+                        seen[n_seen++] = op->expect;
+                if (op->status == LC_OK && op->found &&
+                    (op->type == LC_GET || op->type == LC_CAS))
+                        seen[n_seen++] = op->out_value;
+        }
+        qsort(seen, n_seen, sizeof(*seen), u64_cmp);
+        anon = malloc((k->m ? k->m : 1) * sizeof(*anon));
+        if (!anon) {
+                free(seen);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < k->m; i++) {
+                const struct lc_op *op = &k->ops[k->idx[i]];
+
+                k->unobserved[i] = op->type == LC_PUT &&
+                                   !bsearch(&op->value, seen, n_seen, sizeof(*seen), u64_cmp);
+                k->anon_rank[i] = SIZE_MAX;
+                if (k->unobserved[i] && op->status == LC_UNKNOWN)
+                        anon[n_anon++] = i;
+        }
+        /* Insertion sort by invoke time (ties by position): n_anon is small. */
+        for (size_t i = 1; i < n_anon; i++)
+                for (size_t j = i; j > 0 && k->ops[k->idx[anon[j]]].invoke <
+                                             k->ops[k->idx[anon[j - 1]]].invoke; j--) {
+                        size_t t = anon[j];
+
+                        anon[j] = anon[j - 1];
+                        anon[j - 1] = t;
+                }
+        for (size_t r = 0; r < n_anon; r++)
+                k->anon_rank[anon[r]] = r;
+        free(anon);
+        free(seen);
+        return 0;
+}
+
 static int validate(const struct lc_op *op)
 {
         if (op->type < LC_PUT || op->type > LC_DELETE)
@@ -327,7 +403,8 @@ static int validate(const struct lc_op *op)
                 return -EINVAL;
         if (op->status == LC_OK && op->complete < op->invoke)
                 return -EINVAL;
-        if ((op->type == LC_PUT || op->type == LC_CAS) && op->value == 0)
+        if ((op->type == LC_PUT || op->type == LC_CAS) &&
+            (op->value == 0 || op->value == LC_UNOBSERVED))
                 return -EINVAL;
         return 0;
 }
@@ -371,7 +448,13 @@ int lc_check(const struct lc_op *ops, size_t n, uint64_t max_states, struct lc_r
                 struct lc_key_run k = { .ops = ops, .idx = idx + start, .m = end - start,
                                         .max_states = max_states, .stuck_op = idx[start] };
 
-                r = check_key(&k, &ok);
+                k.unobserved = calloc(k.m, sizeof(*k.unobserved));
+                k.anon_rank = calloc(k.m, sizeof(*k.anon_rank));
+                r = k.unobserved && k.anon_rank ? classify(&k) : -ENOMEM;
+                if (r == 0)
+                        r = check_key(&k, &ok);
+                free(k.unobserved);
+                free(k.anon_rank);
                 ret->states += k.states;
                 if (r < 0)
                         break;

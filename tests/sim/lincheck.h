@@ -20,7 +20,13 @@
  *                      version).
  *   GET             -> found, value, version
  *   DELETE          -> deleted (true iff the key existed)
- * Values are caller-chosen non-zero numbers (map byte strings to ids).
+ * Values are caller-chosen numbers, neither 0 nor UINT64_MAX (map byte
+ * strings to ids).
+ *
+ * Unknown puts whose value no operation ever reads or compares against are
+ * interchangeable (each only bumps the version), so the search places them
+ * in invoke order only: histories with hundreds of timed-out writes stay
+ * cheap to check.
  *
  * Outcomes: LC_OK operations must take effect once between invoke and
  * complete with exactly the recorded output; LC_FAIL operations definitely

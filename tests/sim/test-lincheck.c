@@ -251,17 +251,53 @@ static void test_large_concurrent_history_finishes(void **state)
 
 static void test_state_bound_gives_up_without_verdict(void **state)
 {
-        enum { N = 40 };
-        struct lc_op h[N];
+        enum { N = 20 };
+        struct lc_op h[2 * N];
         struct lc_result res;
         (void) state;
 
-        /* Every write concurrent with every other, the final read impossible. */
-        for (size_t i = 0; i + 1 < N; i++)
+        /* Concurrent unknown writes, each read by an impossible read: every
+         * subset and order of the writes is worth trying. */
+        for (size_t i = 0; i < N; i++) {
                 h[i] = with_status(put(3, 100 + i, 0, 1, 0), LC_UNKNOWN);
-        h[N - 1] = get(3, 99, 1, 2, 3);
-        assert_int_equal(lc_check(h, N, 1000, &res), 0);
+                h[N + i] = get(3, 100 + i, 50, 2, 1000);
+        }
+        assert_int_equal(lc_check(h, 2 * N, 1000, &res), 0);
         assert_true(res.gave_up);
+        assert_false(res.linearizable);
+}
+
+/* Hundreds of timed-out writes nobody read: the version a later read sees
+ * may count any number of them, but not more than were invoked. */
+static void test_many_unobserved_unknown_writes_stay_cheap(void **state)
+{
+        enum { N = 400 };
+        struct lc_op h[N + 2];
+        struct lc_result res;
+        (void) state;
+
+        h[0] = put(5, 1, 1, 1, 2);
+        for (size_t i = 1; i <= N; i++)
+                h[i] = with_status(put(5, 10 + i, 0, 2 + i, 0), LC_UNKNOWN);
+        h[N + 1] = get(5, 1, 1, 10000, 10001);
+        /* The read sees the first value: the only order is "none applied yet". */
+        assert_int_equal(lc_check(h, N + 2, 100000, &res), 0);
+        assert_false(res.gave_up);
+        assert_true(res.linearizable);
+        /* A read of an unknown write's value at version 1 + 150: 149 others first. */
+        h[N + 1] = get(5, 10 + 300, 151, 10000, 10001);
+        assert_int_equal(lc_check(h, N + 2, 1000000, &res), 0);
+        assert_false(res.gave_up);
+        assert_true(res.linearizable);
+        /* Its value at version 2 + N is impossible: only N - 1 others exist. */
+        h[N + 1] = get(5, 10 + 300, 2 + N, 10000, 10001);
+        assert_int_equal(lc_check(h, N + 2, 1000000, &res), 0);
+        assert_false(res.gave_up);
+        assert_false(res.linearizable);
+        /* A version bump invoked before the write it must follow is not enough. */
+        h[N + 1] = get(5, 1, 3, 3, 4);
+        assert_int_equal(lc_check(h, N + 2, 1000000, &res), 0);
+        assert_false(res.gave_up);
         assert_false(res.linearizable);
 }
 
@@ -299,6 +335,7 @@ int main(void)
                 cmocka_unit_test(test_invalid_histories_are_refused),
                 cmocka_unit_test(test_large_concurrent_history_finishes),
                 cmocka_unit_test(test_state_bound_gives_up_without_verdict),
+                cmocka_unit_test(test_many_unobserved_unknown_writes_stay_cheap),
                 cmocka_unit_test(test_op_format_names_the_operation),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,83 @@
+/* tests/sim/disk.c: written/durable event lists and group commit.
+ *
+ * Owns: event copies and their lifetime.
+ * Must never: lose a durable event or keep an event after a lost one.
+ */
+#include "tests/sim/disk.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+void disk_init(struct disk *d, uint64_t lat_min_ms, uint64_t lat_max_ms)
+{
+        *d = (struct disk) { .lat_min_ms = lat_min_ms, .lat_max_ms = lat_max_ms };
+}
+
+void disk_free(struct disk *d)
+{
+        for (size_t i = 0; i < d->n; i++)
+                raft_event_clear(&d->events[i]);
+        free(d->events);
+        d->events = NULL;
+        d->n = d->cap = d->durable = d->flush_upto = 0;
+        d->flushing = false;
+}
+
+int disk_write(struct disk *d, const struct raft_event *ev)
+{
+        raft_seq_t expect = d->n ? d->events[d->n - 1].seq + 1 : ev->seq;
+
+        if (ev->seq != expect || ev->seq == 0)
+                return -EINVAL;
+        if (d->n == d->cap) {
+                size_t cap = d->cap ? d->cap * 2 : 64;
+                struct raft_event *e = realloc(d->events, cap * sizeof(*e));
+
+                if (!e)
+                        return -ENOMEM;
+                d->events = e;
+                d->cap = cap;
+        }
+        if (raft_event_copy(ev, &d->events[d->n]) != RAFT_OK)
+                return -ENOMEM;
+        d->n++;
+        return 0;
+}
+
+bool disk_start_flush(struct disk *d, struct prng *rng, uint64_t *ret_delay)
+{
+        if (d->flushing || d->durable == d->n)
+                return false;
+        d->flushing = true;
+        d->flush_upto = d->n;
+        *ret_delay = prng_range(rng, d->lat_min_ms, d->lat_max_ms);
+        return true;
+}
+
+raft_seq_t disk_flush_done(struct disk *d)
+{
+        if (d->flushing && d->flush_upto > d->durable)
+                d->durable = d->flush_upto;
+        d->flushing = false;
+        return disk_durable_seq(d);
+}
+
+raft_seq_t disk_durable_seq(const struct disk *d)
+{
+        return d->durable ? d->events[d->durable - 1].seq : 0;
+}
+
+size_t disk_crash(struct disk *d, struct prng *rng, unsigned keep_pm)
+{
+        size_t keep = d->durable;
+
+        if (d->n > d->durable && prng_chance(rng, keep_pm))
+                keep += prng_below(rng, d->n - d->durable + 1);
+        for (size_t i = keep; i < d->n; i++)
+                raft_event_clear(&d->events[i]);
+        d->n = keep;
+        d->durable = keep;
+        d->flushing = false;
+        d->flush_upto = 0;
+        return keep;
+}

@@ -1,0 +1,202 @@
+/* tests/sim/node.c: one simulated node's lifecycle and its inputs.
+ *
+ * Owns: creating a node (bootstrap), crashing it (the core and the KV are
+ * thrown away, the disk keeps only what survives a power cut) and
+ * restarting it (raft_new + raft_replay of the surviving events +
+ * raft_start, and a fresh KV that re-applies as the core emits APPLY), and
+ * feeding one input at a time to the core, followed by its effects, the
+ * invariant checks and re-arming the node's timer.
+ * Must never: hand the core anything that was not durable across a crash,
+ * or call the core while its previous output is still being carried out.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/sim/sim.h"
+
+static int new_core(struct sim *sim, struct sim_node *n)
+{
+        struct kv_options ko;
+        int r;
+
+        n->opts.id = n->id;
+        n->opts.seed = prng_derive(sim->o.seed, (uint64_t) n->idx * 1000003 + n->incarnation);
+        r = raft_new(&n->opts, &n->raft);
+        if (r != RAFT_OK) {
+                sim_fail(sim, "setup", "raft_new(%s) failed: %s", n->id, raft_rc_str(r));
+                return r;
+        }
+        kv_options_default(&ko);
+        r = kv_new(&ko, &n->kv);
+        if (r < 0) {
+                sim_fail(sim, "setup", "kv_new(%s) failed: %d", n->id, r);
+                return r;
+        }
+        n->up = true;
+        n->role = RAFT_FOLLOWER;
+        n->term = 0;
+        n->leader_term = 0;
+        n->completeness_checked = 0;
+        n->applied = 0;
+        n->commit = 0;
+        return 0;
+}
+
+static void arm_timer(struct sim *sim, struct sim_node *n)
+{
+        raft_time_t d = raft_next_deadline(n->raft);
+
+        if (d == UINT64_MAX)
+                return;
+        if (d <= sim->now)
+                d = sim->now + 1;
+        if (d == n->tick_at)
+                return;
+        n->tick_at = d;
+        n->tick_gen++;
+        sim_schedule(sim, d - sim->now, SIM_EV_TICK, n->idx, -1, n->tick_gen, NULL);
+}
+
+static void start_flush(struct sim *sim, struct sim_node *n)
+{
+        uint64_t delay;
+
+        if (disk_start_flush(&n->disk, &sim->rng, &delay))
+                sim_schedule(sim, delay, SIM_EV_DISK_FLUSH, n->idx, -1, n->incarnation, NULL);
+}
+
+int node_after_input(struct sim *sim, struct sim_node *n, int rc, const char *what)
+{
+        int r;
+
+        if (rc != RAFT_OK) {
+                sim_fail(sim, "core API contract", "%s on %s returned %s", what, n->id,
+                         raft_rc_str(rc));
+                return rc;
+        }
+        r = effects_run(sim, n);
+        raft_output_reset(&sim->out);
+        if (r < 0)
+                return r;
+        if (!n->up)
+                return 0;
+        inv_after_step(sim, n);
+        start_flush(sim, n);
+        arm_timer(sim, n);
+        return 0;
+}
+
+int node_boot(struct sim *sim, struct sim_node *n)
+{
+        int r = new_core(sim, n);
+
+        if (r < 0)
+                return r;
+        raft_output_reset(&sim->out);
+        r = raft_bootstrap(n->raft, &sim->config, sim->now, &sim->out);
+        if (r == RAFT_OK)
+                r = raft_start(n->raft, sim->now, &sim->out);
+        trace_add(&sim->trace, sim->now, "%s boot (incarnation %llu)", n->id,
+                  (unsigned long long) n->incarnation);
+        return node_after_input(sim, n, r, "raft_bootstrap/raft_start");
+}
+
+int node_crash(struct sim *sim, struct sim_node *n)
+{
+        size_t kept_written = n->disk.n;
+        size_t kept;
+
+        if (!n->up)
+                return 0;
+        raft_free(n->raft);
+        n->raft = NULL;
+        kv_free(n->kv);
+        n->kv = NULL;
+        kept = disk_crash(&n->disk, &sim->rng, 300);
+        requests_drop_all(n);
+        n->up = false;
+        n->role = RAFT_FOLLOWER;
+        n->incarnation++;
+        n->tick_gen++;
+        n->tick_at = 0;
+        trace_add(&sim->trace, sim->now, "%s CRASH: %zu of %zu written events survive", n->id,
+                  kept, kept_written);
+        return 0;
+}
+
+int node_restart(struct sim *sim, struct sim_node *n)
+{
+        int r;
+
+        if (n->up)
+                return 0;
+        r = new_core(sim, n);
+        if (r < 0)
+                return r;
+        inv_node_reset(n);
+        if (n->disk.n == 0) {
+                /* Nothing survived, not even the bootstrap: bootstrap again, as the
+                 * daemon does with an empty data directory. */
+                trace_add(&sim->trace, sim->now, "%s restart with an empty disk", n->id);
+                raft_output_reset(&sim->out);
+                r = raft_bootstrap(n->raft, &sim->config, sim->now, &sim->out);
+                if (r == RAFT_OK)
+                        r = raft_start(n->raft, sim->now, &sim->out);
+                return node_after_input(sim, n, r, "raft_bootstrap/raft_start");
+        }
+        for (size_t i = 0; i < n->disk.n; i++) {
+                r = raft_replay(n->raft, &n->disk.events[i]);
+                if (r != RAFT_OK) {
+                        sim_fail(sim, "recovery", "raft_replay(%s) of event seq %llu failed: %s",
+                                 n->id, (unsigned long long) n->disk.events[i].seq,
+                                 raft_rc_str(r));
+                        return r;
+                }
+                inv_on_persist(sim, n, &n->disk.events[i]);
+        }
+        trace_add(&sim->trace, sim->now, "%s restart: replayed %zu events (last seq %llu)",
+                  n->id, n->disk.n, (unsigned long long) disk_durable_seq(&n->disk));
+        raft_output_reset(&sim->out);
+        r = raft_start(n->raft, sim->now, &sim->out);
+        return node_after_input(sim, n, r, "raft_start");
+}
+
+void node_destroy(struct sim_node *n)
+{
+        raft_free(n->raft);
+        n->raft = NULL;
+        kv_free(n->kv);
+        n->kv = NULL;
+        disk_free(&n->disk);
+        requests_drop_all(n);
+        free(n->reqs);
+        n->reqs = NULL;
+        free(n->log);
+        n->log = NULL;
+        free(n->dedup);
+        n->dedup = NULL;
+}
+
+int node_tick(struct sim *sim, struct sim_node *n)
+{
+        raft_output_reset(&sim->out);
+        n->tick_at = 0;
+        return node_after_input(sim, n, raft_tick(n->raft, sim->now, &sim->out), "raft_tick");
+}
+
+int node_receive(struct sim *sim, struct sim_node *n, const struct raft_msg *m)
+{
+        raft_output_reset(&sim->out);
+        return node_after_input(sim, n, raft_receive(n->raft, sim->now, m, &sim->out),
+                                "raft_receive");
+}
+
+int node_flush_done(struct sim *sim, struct sim_node *n)
+{
+        raft_seq_t durable = disk_flush_done(&n->disk);
+
+        raft_output_reset(&sim->out);
+        return node_after_input(sim, n, raft_persisted(n->raft, sim->now, durable, &sim->out),
+                                "raft_persisted");
+}
