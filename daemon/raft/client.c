@@ -126,7 +126,7 @@ static int dispatch_write(struct raft *r, raft_time_t now, uint64_t handle, cons
                 e->index = raft__log_last_index(&r->log) + 1;
                 e->term = r->term;
                 e->type = RAFT_ENTRY_COMMAND;
-                e->leader_time_ms = now;
+                e->leader_time_ms = raft__log_next_time(&r->log, now);
                 if (len > 0) {
                         e->data = malloc(len);
                         if (!e->data) {

@@ -74,6 +74,13 @@ const struct raft_entry *raft__log_get(const struct raft_log *l, raft_index_t id
         return &l->entries[idx - l->base_index - 1];
 }
 
+uint64_t raft__log_next_time(const struct raft_log *l, raft_time_t now)
+{
+        uint64_t last = l->n > 0 ? l->entries[l->n - 1].leader_time_ms : 0;
+
+        return now > last ? now : last;
+}
+
 raft_term_t raft__log_term_at(const struct raft_log *l, raft_index_t idx)
 {
         const struct raft_entry *e;

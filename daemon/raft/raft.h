@@ -67,7 +67,9 @@ struct raft_entry {
         raft_index_t index;
         raft_term_t term;
         enum raft_entry_type type;
-        uint64_t leader_time_ms; /* leader's `now` when it appended the entry */
+        uint64_t leader_time_ms; /* leader's `now` when it appended the entry,
+                                  * raised to the previous entry's value if
+                                  * lower: never decreases along the log */
         size_t len;
         uint8_t *data; /* owned by whoever owns the entry; may be NULL if len 0 */
 };

@@ -38,6 +38,9 @@ raft_term_t raft__log_last_term(const struct raft_log *l);
 /* Term of the entry at `idx`; base_term at base_index; 0 if not held. */
 raft_term_t raft__log_term_at(const struct raft_log *l, raft_index_t idx);
 const struct raft_entry *raft__log_get(const struct raft_log *l, raft_index_t idx);
+/* leader_time_ms for a new entry: max(now, the last entry's), so that the
+ * stamps in the log never go backwards across leaders with skewed clocks. */
+uint64_t raft__log_next_time(const struct raft_log *l, raft_time_t now);
 int raft__log_append(struct raft_log *l, const struct raft_entry *e); /* copies */
 void raft__log_truncate(struct raft_log *l, raft_index_t from);
 /* Drop everything up to `idx` (keeping the suffix if it agrees on `term`). */

@@ -86,7 +86,7 @@ int raft__become_leader(struct raft *r, raft_time_t now, struct raft_output *out
         noop->index = raft__log_last_index(&r->log) + 1;
         noop->term = r->term;
         noop->type = RAFT_ENTRY_NOOP;
-        noop->leader_time_ms = now;
+        noop->leader_time_ms = raft__log_next_time(&r->log, now);
         rc = raft__emit_entries(r, noop, 1, out);
         if (rc < 0)
                 return rc;

@@ -375,3 +375,157 @@ const struct raft_effect *fx_find_msg(const struct raft_output *out, enum raft_m
                         return &out->effects[k];
         return NULL;
 }
+
+/* ---- one node driven by hand --------------------------------------------- */
+
+void solo_init(struct solo *s, const char *id, size_t n, void (*tweak)(struct raft_options *o))
+{
+        struct raft_options o;
+        struct raft_config cfg;
+
+        memset(s, 0, sizeof(*s));
+        s->now = 1000;
+        raft_options_default(&o, id, 42);
+        if (tweak)
+                tweak(&o);
+        o.id = id;
+        raft_output_init(&s->out);
+        assert_int_equal(raft_new(&o, &s->r), RAFT_OK);
+        h_config(&cfg, n);
+        assert_int_equal(raft_bootstrap(s->r, &cfg, s->now, &s->out), RAFT_OK);
+        raft_config_clear(&cfg);
+        assert_int_equal(raft_start(s->r, s->now, &s->out), RAFT_OK);
+        solo_persist(s);
+        raft_output_reset(&s->out);
+}
+
+void solo_free(struct solo *s)
+{
+        raft_free(s->r);
+        raft_output_free(&s->out);
+}
+
+raft_seq_t solo_last_seq(const struct solo *s)
+{
+        struct raft_status st;
+
+        raft_status(s->r, &st);
+        return st.last_seq;
+}
+
+void solo_persist(struct solo *s)
+{
+        assert_int_equal(raft_persisted(s->r, s->now, solo_last_seq(s), &s->out), RAFT_OK);
+}
+
+void solo_recv(struct solo *s, const struct raft_msg *m)
+{
+        assert_int_equal(raft_receive(s->r, s->now, m, &s->out), RAFT_OK);
+}
+
+void solo_tick(struct solo *s, raft_time_t advance)
+{
+        s->now += advance;
+        assert_int_equal(raft_tick(s->r, s->now, &s->out), RAFT_OK);
+}
+
+void solo_make_leader(struct solo *s)
+{
+        struct raft_status st;
+        struct raft_msg m;
+
+        solo_tick(s, 1000);
+        raft_status(s->r, &st);
+        assert_int_equal(st.role, RAFT_PRE_CANDIDATE);
+        m = msg_vote_resp("n2", st.id, st.term + 1, true, true);
+        solo_recv(s, &m);
+        raft_status(s->r, &st);
+        assert_int_equal(st.role, RAFT_CANDIDATE);
+        m = msg_vote_resp("n2", st.id, st.term, true, false);
+        solo_recv(s, &m);
+        solo_persist(s);
+        raft_status(s->r, &st);
+        assert_int_equal(st.role, RAFT_LEADER);
+        solo_persist(s);
+        raft_output_reset(&s->out);
+}
+
+struct raft_msg msg_vote(const char *from, const char *to, raft_term_t term,
+                         raft_index_t last_index, raft_term_t last_term, bool pre_vote)
+{
+        struct raft_msg m;
+
+        memset(&m, 0, sizeof(m));
+        m.type = RAFT_MSG_VOTE;
+        snprintf(m.from, sizeof(m.from), "%s", from);
+        snprintf(m.to, sizeof(m.to), "%s", to);
+        m.term = term;
+        m.vote.last_index = last_index;
+        m.vote.last_term = last_term;
+        m.vote.pre_vote = pre_vote;
+        return m;
+}
+
+struct raft_msg msg_vote_resp(const char *from, const char *to, raft_term_t term, bool granted,
+                              bool pre_vote)
+{
+        struct raft_msg m;
+
+        memset(&m, 0, sizeof(m));
+        m.type = RAFT_MSG_VOTE_RESP;
+        snprintf(m.from, sizeof(m.from), "%s", from);
+        snprintf(m.to, sizeof(m.to), "%s", to);
+        m.term = term;
+        m.vote_resp.granted = granted;
+        m.vote_resp.pre_vote = pre_vote;
+        return m;
+}
+
+/* Entries prev+1..prev+n with the given terms, type NOOP, no data. The
+ * returned message owns static storage: valid until the next call. */
+struct raft_msg msg_append(const char *from, const char *to, raft_term_t term, raft_index_t prev,
+                           raft_term_t prev_term, raft_index_t commit, size_t n,
+                           const raft_term_t *terms)
+{
+        static struct raft_entry entries[64];
+        struct raft_msg m;
+        size_t i;
+
+        assert_true(n <= 64);
+        memset(&m, 0, sizeof(m));
+        m.type = RAFT_MSG_APPEND;
+        snprintf(m.from, sizeof(m.from), "%s", from);
+        snprintf(m.to, sizeof(m.to), "%s", to);
+        m.term = term;
+        m.append.prev_index = prev;
+        m.append.prev_term = prev_term;
+        m.append.commit = commit;
+        for (i = 0; i < n; i++) {
+                memset(&entries[i], 0, sizeof(entries[i]));
+                entries[i].index = prev + 1 + i;
+                entries[i].term = terms[i];
+                entries[i].type = RAFT_ENTRY_NOOP;
+        }
+        m.append.n_entries = n;
+        m.append.entries = n ? entries : NULL;
+        return m;
+}
+
+struct raft_msg msg_append_resp(const char *from, const char *to, raft_term_t term,
+                                bool success, raft_index_t prev, raft_index_t last_entry,
+                                raft_index_t last_log, uint64_t round)
+{
+        struct raft_msg m;
+
+        memset(&m, 0, sizeof(m));
+        m.type = RAFT_MSG_APPEND_RESP;
+        snprintf(m.from, sizeof(m.from), "%s", from);
+        snprintf(m.to, sizeof(m.to), "%s", to);
+        m.term = term;
+        m.append_resp.success = success;
+        m.append_resp.prev_index = prev;
+        m.append_resp.last_entry = last_entry;
+        m.append_resp.last_log = last_log;
+        m.append_resp.round = round;
+        return m;
+}

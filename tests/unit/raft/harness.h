@@ -97,3 +97,36 @@ const struct raft_effect *fx_find_msg(const struct raft_output *out, enum raft_m
 void h_config(struct raft_config *c, size_t n);
 
 #endif
+
+/* ---- one node driven by hand --------------------------------------------- */
+
+struct solo {
+        struct raft *r;
+        struct raft_output out;
+        raft_time_t now;
+};
+
+/* Node `id` of an n-node configuration ("n1".."nN"), bootstrapped, started
+ * and with everything durable; `out` is empty afterwards. */
+void solo_init(struct solo *s, const char *id, size_t n, void (*tweak)(struct raft_options *o));
+void solo_free(struct solo *s);
+/* Report every emitted event durable. */
+void solo_persist(struct solo *s);
+raft_seq_t solo_last_seq(const struct solo *s);
+/* Deliver a message (from/to/term filled by the caller). */
+void solo_recv(struct solo *s, const struct raft_msg *m);
+void solo_tick(struct solo *s, raft_time_t advance);
+/* Make the node leader of a 3-node cluster: it times out, collects a
+ * pre-vote and a vote from n2, and its vote is durable. */
+void solo_make_leader(struct solo *s);
+/* Build messages. */
+struct raft_msg msg_vote(const char *from, const char *to, raft_term_t term,
+                         raft_index_t last_index, raft_term_t last_term, bool pre_vote);
+struct raft_msg msg_vote_resp(const char *from, const char *to, raft_term_t term, bool granted,
+                              bool pre_vote);
+struct raft_msg msg_append(const char *from, const char *to, raft_term_t term, raft_index_t prev,
+                           raft_term_t prev_term, raft_index_t commit, size_t n,
+                           const raft_term_t *terms);
+struct raft_msg msg_append_resp(const char *from, const char *to, raft_term_t term,
+                                bool success, raft_index_t prev, raft_index_t last_entry,
+                                raft_index_t last_log, uint64_t round);
