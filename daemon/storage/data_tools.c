@@ -210,6 +210,7 @@ static int scan(const struct storage_io *io, const char *dir, struct tool_ctx *c
         struct storage_error e;
         int lock_fd, r;
 
+        memset(res, 0, sizeof(*res));
         storage_error_clear(&e);
         r = storage_lock_dir(io, dir, false, &lock_fd, &e);
         if (r < 0) {
