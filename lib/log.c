@@ -55,6 +55,20 @@ void log_options_init(struct log_options *opts) {
         };
 }
 
+/* Adds the context fields; called with the lock held. */
+static void add_context(struct log *lg, struct log_record *rec) {
+        char num[24];
+
+        if (lg->node_id[0])
+                log_record_add_field(rec, "NODE_ID", lg->node_id);
+        if (lg->has_term) {
+                snprintf(num, sizeof(num), "%llu", (unsigned long long) lg->term);
+                log_record_add_field(rec, "RAFT_TERM", num);
+        }
+        if (lg->role[0])
+                log_record_add_field(rec, "RAFT_ROLE", lg->role);
+}
+
 /* Writes one record; called with the lock held (sync) or by the writer. */
 static void emit(struct log *lg, const struct log_record *rec) {
         struct log_field fields[LOG_FIELDS_N_MAX];
@@ -106,6 +120,7 @@ static void *writer_main(void *arg) {
                         snprintf(rec.message, sizeof(rec.message),
                                  "%llu log messages dropped: log output too slow",
                                  (unsigned long long) n);
+                        add_context(lg, &rec);
                         pthread_mutex_unlock(&lg->lock);
                         emit(lg, &rec);
                         pthread_mutex_lock(&lg->lock);
@@ -269,20 +284,6 @@ void log_set_raft_state(struct log *lg, uint64_t term, const char *role) {
         lg->term = term;
         snprintf(lg->role, sizeof(lg->role), "%s", role ? role : "");
         pthread_mutex_unlock(&lg->lock);
-}
-
-/* Adds the context fields; called with the lock held. */
-static void add_context(struct log *lg, struct log_record *rec) {
-        char num[24];
-
-        if (lg->node_id[0])
-                log_record_add_field(rec, "NODE_ID", lg->node_id);
-        if (lg->has_term) {
-                snprintf(num, sizeof(num), "%llu", (unsigned long long) lg->term);
-                log_record_add_field(rec, "RAFT_TERM", num);
-        }
-        if (lg->role[0])
-                log_record_add_field(rec, "RAFT_ROLE", lg->role);
 }
 
 /* Queues rec for the writer; called with the lock held. */
