@@ -369,6 +369,25 @@ static void request_above_max_receive_size_is_refused(void **state)
         fixture_stop(f);
 }
 
+static void reply_above_channel_max_receive_size_is_refused(void **state)
+{
+        struct fixture *f = fixture_start(NULL, NULL);
+        struct net_channel_options copts = { .max_recv_bytes = 1024 };
+        struct net_channel *ch = net_channel_new(f->h.loop, f->h.target, &copts);
+        static uint8_t big[2048];
+        struct captured c = { 0 };
+
+        assert_non_null(ch);
+        memset(big, 'r', sizeof(big));
+        assert_int_equal(net_unary_call_bytes(ch, ECHO_PATH, big, sizeof(big), NULL,
+                                              net_loop_now_ms() + 5000, harness_capture, &c),
+                         0);
+        assert_true(harness_wait_flag(&f->h, &c.done, 6000));
+        assert_int_equal(c.code, GRPC_STATUS_RESOURCE_EXHAUSTED);
+        net_channel_free(ch);
+        fixture_stop(f);
+}
+
 static void second_server_on_same_port_is_refused(void **state)
 {
         struct fixture *f = fixture_start(NULL, NULL);
@@ -435,6 +454,54 @@ static void dead_target_fails_fast_unavailable(void **state)
         assert_int_equal(rmdir(dir), 0);
 }
 
+static void on_vote_in(struct net_call *call, const struct net_msg *msg, void *user)
+{
+        net_call_reply_bytes(call, "", 0);
+}
+
+/* A channel made before its server exists reconnects (short back-off) and a
+ * wait-for-ready call goes through once the server is up. */
+static void channel_reconnects_when_the_server_appears(void **state)
+{
+        struct harness h;
+        struct net_channel_options copts = { .backoff_initial_ms = 50, .backoff_min_ms = 50,
+                                             .backoff_max_ms = 100, .wait_for_ready = true };
+        struct net_method m = { .path = RV_PATH, .kind = NET_METHOD_UNARY,
+                                .on_message = on_vote_in };
+        struct net_channel *ch;
+        struct net_server *srv;
+        struct captured early = { 0 }, late = { 0 };
+        char dir[] = "/tmp/net-test-XXXXXX";
+        char target[128];
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(target, sizeof(target), "unix:%s/later.sock", dir);
+        harness_start_loop(&h);
+        ch = net_channel_new(h.loop, target, &copts);
+        assert_non_null(ch);
+        /* Nobody listens: a short wait-for-ready call runs into its deadline. */
+        assert_int_equal(net_unary_call_bytes(ch, RV_PATH, "", 0, NULL,
+                                              net_loop_now_ms() + 200, harness_capture,
+                                              &early), 0);
+        assert_true(harness_wait_flag(&h, &early.done, 5000));
+        assert_int_equal(early.code, GRPC_STATUS_DEADLINE_EXCEEDED);
+
+        srv = net_server_new(h.loop, &m, 1, NULL);
+        assert_non_null(srv);
+        assert_int_equal(net_server_listen(srv, target), 1);
+        assert_int_equal(net_server_start(srv), 0);
+        assert_int_equal(net_unary_call_bytes(ch, RV_PATH, "", 0, NULL,
+                                              net_loop_now_ms() + 10000, harness_capture,
+                                              &late), 0);
+        assert_true(harness_wait_flag(&h, &late.done, 11000));
+        assert_int_equal(late.code, GRPC_STATUS_OK);
+        net_server_free(srv, 5000);
+        net_channel_free(ch);
+        harness_stop(&h);
+        unlink(target + 5);
+        assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -447,9 +514,11 @@ int main(void)
                 cmocka_unit_test(unanswered_call_ends_at_deadline_and_handler_is_told),
                 cmocka_unit_test(reply_that_does_not_unpack_is_internal),
                 cmocka_unit_test(request_above_max_receive_size_is_refused),
+                cmocka_unit_test(reply_above_channel_max_receive_size_is_refused),
                 cmocka_unit_test(second_server_on_same_port_is_refused),
                 cmocka_unit_test(unix_socket_serves_and_refuses_a_second_server),
                 cmocka_unit_test(dead_target_fails_fast_unavailable),
+                cmocka_unit_test(channel_reconnects_when_the_server_appears),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
