@@ -193,7 +193,7 @@ static int on_snapshot(void *ud, const struct snapshot_meta *m, const uint8_t *d
         if (c->json) {
                 fprintf(c->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
         } else {
-                fprintf(c->out, "snapshot");
+                fprintf(c->out, "snapshot ");
                 print_plain(c->out, s);
                 fputc('\n', c->out);
         }

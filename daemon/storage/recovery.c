@@ -20,6 +20,7 @@ struct scan_ctx {
         const struct recovery_callbacks *cb;
         uint64_t next_seq; /* sequence number of the record being read */
         uint64_t snap_seq;
+        uint64_t last_off; /* offset of the record handed to the callback */
 };
 
 static int on_record(void *ud, const struct segment_record *rec)
@@ -31,6 +32,7 @@ static int on_record(void *ud, const struct segment_record *rec)
                 return 0;
         if (seq <= c->snap_seq && !c->cb->all_events)
                 return 0;
+        c->last_off = rec->off;
         return c->cb->event(c->cb->ud, seq, rec->type, rec->payload, rec->len);
 }
 
@@ -213,9 +215,9 @@ static int scan_segment(const struct storage_io *io, const char *dir, const char
         /* Structure is sound: now replay (a second pass only over valid bytes). */
         r = segment_scan(buf, sc.valid_end, on_record, c, &sc);
         if (r) {
-                r = storage_error_set(err, r < 0 ? r : -ECANCELED, path, STORAGE_NO_OFFSET,
-                                      "event %" PRIu64 " rejected by the replay callback (%d)",
-                                      c->next_seq - 1, r);
+                r = storage_error_set(err, r < 0 ? r : -ECANCELED, path, c->last_off,
+                                      "event %" PRIu64 " rejected by replay: %s",
+                                      c->next_seq - 1, strerror(r < 0 ? -r : ECANCELED));
                 goto out;
         }
         s->n_events = sc.n_records;
