@@ -360,18 +360,37 @@ int net_call_send_bytes(struct net_call *c, const void *data, size_t len)
         return queue(c, net_bb_from_bytes(data, len));
 }
 
+/* Queue the reply without starting a batch, so that net_call_finish() sends initial
+ * metadata, message and status together: one batch for a unary answer. */
+static void reply_with(struct net_call *c, grpc_byte_buffer *bb)
+{
+        if (c->finishing) {             /* answered twice: net_call_finish() reports it */
+                if (bb)
+                        grpc_byte_buffer_destroy(bb);
+                net_call_finish(c, GRPC_STATUS_OK, NULL);
+                return;
+        }
+        if (!bb) {
+                net_loop_log(c->loop, NET_LOG_ERR, "net server: out of memory for the reply to %s",
+                             c->path);
+                net_call_finish(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "server out of memory");
+                return;
+        }
+        if (c->broken)
+                grpc_byte_buffer_destroy(bb);
+        else
+                net_sendq_push(&c->sendq, bb);  /* destroys bb if it fails */
+        net_call_finish(c, GRPC_STATUS_OK, NULL);
+}
+
 void net_call_reply(struct net_call *c, const ProtobufCMessage *reply)
 {
-        if (!c->finishing)
-                queue(c, net_bb_from_message(reply));
-        net_call_finish(c, GRPC_STATUS_OK, NULL);
+        reply_with(c, c->finishing ? NULL : net_bb_from_message(reply));
 }
 
 void net_call_reply_bytes(struct net_call *c, const void *data, size_t len)
 {
-        if (!c->finishing)
-                queue(c, net_bb_from_bytes(data, len));
-        net_call_finish(c, GRPC_STATUS_OK, NULL);
+        reply_with(c, c->finishing ? NULL : net_bb_from_bytes(data, len));
 }
 
 size_t net_call_queued(const struct net_call *c)

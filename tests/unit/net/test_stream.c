@@ -20,6 +20,7 @@
 #define PIPE_PATH "/raftgrpc.RaftService/AppendEntriesPipeline"
 #define SNAP_PATH "/raftgrpc.RaftService/InstallSnapshot"
 #define HOLD_PATH "/raftgrpc.RaftService/RequestVote"
+#define KEEP_PATH "/test.Raw/Keep"
 #define N_PIPELINE 10000
 
 struct fixture {
@@ -33,6 +34,8 @@ struct fixture {
         int snap_chunks;
         uint64_t snap_term;
         int held_calls;
+        struct net_call *kept;          /* held with no on_cancel: a careless handler */
+        bool kept_seen;
         /* client side */
         int cli_received;
         int cli_out_of_order;
@@ -138,6 +141,14 @@ static void hold_on_cancel(struct net_call *call, void *user)
         net_call_finish(call, GRPC_STATUS_UNAVAILABLE, "shutting down");
 }
 
+static void keep_on_message(struct net_call *call, const struct net_msg *msg, void *user)
+{
+        struct fixture *f = user;
+
+        f->kept = call;
+        f->kept_seen = true;
+}
+
 static struct fixture *fixture_start(void)
 {
         struct fixture *f = calloc(1, sizeof(*f));
@@ -152,6 +163,8 @@ static struct fixture *fixture_start(void)
                   .on_cancel = snap_on_cancel, .user = f },
                 { .path = HOLD_PATH, .kind = NET_METHOD_UNARY, .on_message = hold_on_message,
                   .on_cancel = hold_on_cancel, .user = f },
+                { .path = KEEP_PATH, .kind = NET_METHOD_UNARY, .on_message = keep_on_message,
+                  .user = f },
         };
 
         assert_non_null(f);
@@ -382,6 +395,29 @@ static void shutdown_with_calls_in_flight_completes_them_all(void **state)
         fixture_stop(f);
 }
 
+/* A handler that keeps a call past shutdown: the server gives up waiting, detaches it,
+ * and answering it later only releases it (no crash, no leak under ASan). */
+static void call_kept_past_shutdown_is_detached_and_released_later(void **state)
+{
+        struct fixture *f = fixture_start();
+        struct captured c = { 0 };
+        int64_t start;
+
+        assert_int_equal(net_unary_call_bytes(f->h.ch, KEEP_PATH, "", 0, NULL, INT64_MAX,
+                                              harness_capture, &c), 0);
+        assert_true(harness_wait_flag(&f->h, &f->kept_seen, 5000));
+        start = net_loop_now_ms();
+        net_server_free(f->h.srv, 100);
+        f->h.srv = NULL;
+        assert_true(net_loop_now_ms() - start >= 100);
+        assert_non_null(strstr(f->h.last_log, "still held by handlers"));
+        assert_true(harness_wait_flag(&f->h, &c.done, 10000));
+        assert_int_not_equal(c.code, GRPC_STATUS_OK);
+        net_call_reply_bytes(f->kept, "late", 4);
+        f->kept = NULL;
+        fixture_stop(f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -390,6 +426,7 @@ int main(void)
                 cmocka_unit_test(malformed_stream_message_ends_stream_invalid_argument),
                 cmocka_unit_test(client_cancel_reaches_handler_as_cancel_not_half_close),
                 cmocka_unit_test(shutdown_with_calls_in_flight_completes_them_all),
+                cmocka_unit_test(call_kept_past_shutdown_is_detached_and_released_later),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
