@@ -90,7 +90,9 @@ int raft_transfer(struct raft *r, raft_time_t now, const char *target, struct ra
 int raft__recv_timeout_now(struct raft *r, raft_time_t now, const struct raft_msg *m,
                            struct raft_output *out)
 {
-        if (m->term != r->term || r->role == RAFT_LEADER)
+        /* Only the current leader of this term may ask; a delayed copy from
+         * an aborted transfer is stale once the term moved on. */
+        if (m->term != r->term || r->role == RAFT_LEADER || strcmp(r->leader, m->from) != 0)
                 return RAFT_OK;
         /* "the same effect as the target server's election timer firing",
          * without pre-vote: the leader asked for it, and the candidate's

@@ -325,6 +325,34 @@ static void test_timeout_now_starts_election_immediately(void **state)
         solo_free(&s);
 }
 
+/* Only the current leader of the term can trigger the election: a delayed
+ * TimeoutNow from an older term, or from a non-leader, is ignored. */
+static void test_timeout_now_from_stale_term_or_non_leader_ignored(void **state)
+{
+        struct solo s;
+        struct raft_msg m;
+
+        (void)state;
+        solo_init(&s, "n1", 3, NULL);
+        m = msg_append("n2", "n1", 3, 1, 1, 1, 0, NULL);
+        solo_recv(&s, &m);
+        solo_persist(&s);
+        raft_output_reset(&s.out);
+        memset(&m, 0, sizeof(m));
+        m.type = RAFT_MSG_TIMEOUT_NOW;
+        strcpy(m.from, "n2");
+        strcpy(m.to, "n1");
+        m.term = 2;
+        solo_recv(&s, &m);
+        strcpy(m.from, "n3");
+        m.term = 3;
+        solo_recv(&s, &m);
+        assert_int_equal(status_of(&s).role, RAFT_FOLLOWER);
+        assert_int_equal(status_of(&s).term, 3);
+        assert_int_equal(fx_count(&s.out, RAFT_FX_SEND), 0);
+        solo_free(&s);
+}
+
 /* Thesis 3.10 end to end: the target becomes leader in the next term. */
 static void test_transfer_hands_leadership_to_target(void **state)
 {
@@ -492,6 +520,7 @@ int main(void)
                 cmocka_unit_test(test_vote_withheld_while_leader_lease_fresh),
                 cmocka_unit_test(test_vote_answered_after_leader_lease_expires),
                 cmocka_unit_test(test_timeout_now_starts_election_immediately),
+                cmocka_unit_test(test_timeout_now_from_stale_term_or_non_leader_ignored),
                 cmocka_unit_test(test_transfer_hands_leadership_to_target),
                 cmocka_unit_test(test_node_without_configuration_never_starts_election),
                 cmocka_unit_test(test_election_timeout_random_within_bounds),
