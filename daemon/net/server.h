@@ -86,7 +86,10 @@ int net_server_start(struct net_server *srv);
 
 /* Shut down: refuse new calls, cancel the running ones (handlers get on_cancel), dispatch
  * the loop until every call and request slot has returned, then destroy the server. Waits
- * at most timeout_ms for handlers to give their calls back, then logs and detaches them. */
+ * at most timeout_ms for handlers to give their calls back, then logs and detaches them (a
+ * detached call stays valid until its handler answers; the answer only releases it).
+ * It dispatches the loop itself, so other callbacks run meanwhile; call it after
+ * net_loop_run() returned, or from a post. Stop the acceptor first. */
 void net_server_free(struct net_server *srv, int64_t timeout_ms);
 
 /* Answering. Each gives the handler's reference back (see the top of this file). */
