@@ -28,8 +28,6 @@ static void harness_log(void *user, int priority, const char *message)
                 fprintf(stderr, "log<%d> %s\n", priority, message);
 }
 
-const struct net_logger harness_logger_template = { .fn = harness_log };
-
 void harness_start_loop(struct harness *h)
 {
         struct net_logger l = { .fn = harness_log, .user = h };

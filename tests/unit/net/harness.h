@@ -24,8 +24,6 @@ struct harness {
         char last_log[1024];
 };
 
-extern const struct net_logger harness_logger_template;
-
 /* Loop + server (methods, opts) listening on listen_addr ("127.0.0.1:0" when NULL) +
  * channel to it. Asserts on failure. */
 void harness_start(struct harness *h, const struct net_method *methods, size_t n,

@@ -24,6 +24,8 @@
 #define ECHO_PATH "/test.Raw/Echo"
 #define HANG_PATH "/test.Raw/Hang"
 #define BADREPLY_PATH "/test.Raw/BadReply"
+#define STASH_PATH "/test.Raw/Stash"
+#define N_STASH 200
 
 struct fixture {
         struct harness h;
@@ -33,6 +35,9 @@ struct fixture {
         struct net_timer deferred_timer;
         uint64_t deferred_term;
         int64_t deferred_answered_at;
+        struct net_call *stash[N_STASH];
+        char stash_req[N_STASH][16];
+        int n_stash;
         bool hang_seen;
         bool hang_cancelled;
         int cancels;
@@ -109,6 +114,17 @@ static void on_hang_cancel(struct net_call *call, void *user)
         net_call_finish(call, GRPC_STATUS_CANCELLED, "cancelled");
 }
 
+/* Keeps every call with its request, for answering later in another order. */
+static void on_stash(struct net_call *call, const struct net_msg *msg, void *user)
+{
+        struct fixture *f = user;
+
+        assert_true(f->n_stash < N_STASH && msg->len < 16);
+        memcpy(f->stash_req[f->n_stash], msg->data, msg->len);
+        f->stash_req[f->n_stash][msg->len] = '\0';
+        f->stash[f->n_stash++] = call;
+}
+
 static void on_bad_reply(struct net_call *call, const struct net_msg *msg, void *user)
 {
         net_call_reply_bytes(call, "\xff\xff\xff\xff", 4);
@@ -132,6 +148,8 @@ static struct fixture *fixture_start(const struct net_server_options *opts, cons
                   .on_cancel = on_hang_cancel, .user = f },
                 { .path = BADREPLY_PATH, .kind = NET_METHOD_UNARY,
                   .on_message = on_bad_reply },
+                { .path = STASH_PATH, .kind = NET_METHOD_UNARY, .on_message = on_stash,
+                  .user = f },
         };
 
         assert_non_null(f);
@@ -246,6 +264,49 @@ static void handler_may_answer_on_a_later_iteration(void **state)
         assert_true(r.success);
         assert_true(f->deferred_answered_at > 0);       /* answered by the timer */
         assert_null(f->deferred);
+        fixture_stop(f);
+}
+
+static void deferred_answers_in_any_order_reach_their_own_callers(void **state)
+{
+        struct fixture *f = fixture_start(NULL, NULL);
+        static struct captured c[N_STASH];
+        int done = 0;
+
+        memset(c, 0, sizeof(c));
+        for (int i = 0; i < N_STASH; i++) {
+                char req[16];
+
+                snprintf(req, sizeof(req), "req-%d", i);
+                assert_int_equal(net_unary_call_bytes(f->h.ch, STASH_PATH, req, strlen(req),
+                                                      NULL, net_loop_now_ms() + 20000,
+                                                      harness_capture, &c[i]), 0);
+        }
+        assert_true(harness_wait_count(&f->h, &f->n_stash, N_STASH, 20000));
+        /* Answer from the last arrived to the first; odd ones fail with a status. */
+        for (int i = N_STASH - 1; i >= 0; i--) {
+                if (i % 2)
+                        net_call_finish(f->stash[i], GRPC_STATUS_ABORTED, "no %s",
+                                        f->stash_req[i]);
+                else
+                        net_call_reply_bytes(f->stash[i], f->stash_req[i],
+                                             strlen(f->stash_req[i]));
+        }
+        for (int i = 0; i < N_STASH; i++) {
+                char want[32];
+
+                assert_true(harness_wait_flag(&f->h, &c[i].done, 20000));
+                snprintf(want, sizeof(want), "req-%d", i);
+                if (c[i].code == GRPC_STATUS_OK) {
+                        assert_int_equal(c[i].len, strlen(want));
+                        assert_memory_equal(c[i].data, want, c[i].len);
+                } else {
+                        assert_int_equal(c[i].code, GRPC_STATUS_ABORTED);
+                        assert_string_equal(c[i].details + 3, want);
+                }
+                done++;
+        }
+        assert_int_equal(done, N_STASH);
         fixture_stop(f);
 }
 
@@ -507,6 +568,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(request_vote_round_trip_carries_generated_types),
                 cmocka_unit_test(handler_may_answer_on_a_later_iteration),
+                cmocka_unit_test(deferred_answers_in_any_order_reach_their_own_callers),
                 cmocka_unit_test(error_status_reaches_client_with_details),
                 cmocka_unit_test(unknown_method_answers_unimplemented_promptly),
                 cmocka_unit_test(garbage_request_answers_invalid_argument),
