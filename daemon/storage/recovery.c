@@ -167,7 +167,9 @@ static int scan_segment(const struct storage_io *io, const char *dir, const char
 {
         struct recovery_segment *s = &ret->segments[i];
         bool newest = i + 1 == ret->n_segments;
+        struct segment_header hdr;
         struct segment_scan sc;
+        const char *why = NULL;
         char path[4096];
         uint8_t *buf;
         size_t len;
@@ -180,20 +182,20 @@ static int scan_segment(const struct storage_io *io, const char *dir, const char
                                          "cannot read segment: %s", strerror(-r));
         s->size = len;
         c->next_seq = s->first_seq;
-        r = segment_scan(buf, len, NULL, NULL, &sc);
-        if (r == 0 && sc.damage == SEGMENT_BAD_HEADER) {
+        /* Header first: nothing is replayed from a misplaced file. */
+        if (segment_header_parse(buf, len, &hdr, &why) < 0) {
                 r = storage_error_set(err, -EBADMSG, path, 0, "damaged segment header: %s",
-                                      sc.why);
+                                      why);
                 goto out;
         }
-        if (sc.header.first_seq != s->first_seq) {
+        if (hdr.first_seq != s->first_seq) {
                 r = storage_error_set(err, -EBADMSG, path, 16,
                                       "header says first sequence %" PRIu64
                                       " but the file name says %" PRIu64,
-                                      sc.header.first_seq, s->first_seq);
+                                      hdr.first_seq, s->first_seq);
                 goto out;
         }
-        r = check_node(path, 24, sc.header.node_id, node_id, err);
+        r = check_node(path, 24, hdr.node_id, node_id, err);
         if (r < 0)
                 goto out;
         if (i > 0 && s->first_seq != ret->last_seq + 1) {
@@ -203,6 +205,15 @@ static int scan_segment(const struct storage_io *io, const char *dir, const char
                                       ret->last_seq, s->first_seq);
                 goto out;
         }
+        /* One pass: replay each valid record, then judge what follows the
+         * last one. If that is damage, the caller discards what it got. */
+        r = segment_scan(buf, len, on_record, c, &sc);
+        if (r) {
+                r = storage_error_set(err, r < 0 ? r : -ECANCELED, path, c->last_off,
+                                      "event %" PRIu64 " rejected by replay: %s",
+                                      c->next_seq - 1, strerror(r < 0 ? -r : ECANCELED));
+                goto out;
+        }
         if (sc.damage == SEGMENT_CORRUPT || (sc.damage != SEGMENT_INTACT && !newest)) {
                 r = storage_error_set(err, -EBADMSG, path, sc.damage_off,
                                       "damaged record%s: %s",
@@ -210,14 +221,6 @@ static int scan_segment(const struct storage_io *io, const char *dir, const char
                                               ? " followed by valid records"
                                               : " in a segment that is not the newest",
                                       sc.why);
-                goto out;
-        }
-        /* Structure is sound: now replay (a second pass only over valid bytes). */
-        r = segment_scan(buf, sc.valid_end, on_record, c, &sc);
-        if (r) {
-                r = storage_error_set(err, r < 0 ? r : -ECANCELED, path, c->last_off,
-                                      "event %" PRIu64 " rejected by replay: %s",
-                                      c->next_seq - 1, strerror(r < 0 ? -r : ECANCELED));
                 goto out;
         }
         s->n_events = sc.n_records;
@@ -231,9 +234,6 @@ static int scan_segment(const struct storage_io *io, const char *dir, const char
                 snprintf(ret->torn_file, sizeof(ret->torn_file), "%s", path);
                 ret->torn_off = s->valid_end;
                 ret->torn_bytes = len - s->valid_end;
-                /* segment_scan() of the whole file set damage_off/why; redo it
-                 * for the wording (cheap: only on damage). */
-                segment_scan(buf, len, NULL, NULL, &sc);
                 snprintf(ret->warning, sizeof(ret->warning),
                          "%s: at byte %" PRIu64 ": torn write at the tail of the newest "
                          "segment (%s); truncating %" PRIu64 " bytes",
