@@ -1,0 +1,482 @@
+/* daemon/node/kv_service.c: the server side of rafktor.v1.KV.
+ *
+ * Owns: turning client calls into core requests (writes: raft_propose of an encoded
+ * rafktor.v1.Command; reads: raft_read), the table of requests the core holds by handle,
+ * and answering them from the core's effects: APPLY (CommandResult), READ_READY (local
+ * KV), FORWARD (relay to the leader), FAIL (status + sentence). Must never change the KV
+ * (only APPLY in node.c does), answer a request twice, or keep a call the client dropped.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/node/node_internal.h"
+
+static int req_cmp(const struct kv_req *a, const struct kv_req *b)
+{
+        return a->handle < b->handle ? -1 : a->handle > b->handle;
+}
+
+/* libbsd marks the generated functions __unused, which glibc does not define. */
+#ifndef __unused
+#define __unused __attribute__((__unused__))
+#define NODE_UNDEF_UNUSED
+#endif
+RB_GENERATE_STATIC(kv_req_tree, kv_req, rb, req_cmp)
+#ifdef NODE_UNDEF_UNUSED
+#undef __unused
+#endif
+
+static const char *const kind_path[_KV_REQ_MAX] = {
+        [KV_REQ_PUT] = "/rafktor.v1.KV/Put",
+        [KV_REQ_GET] = "/rafktor.v1.KV/Get",
+        [KV_REQ_DELETE] = "/rafktor.v1.KV/Delete",
+        [KV_REQ_CAS] = "/rafktor.v1.KV/CompareAndSwap",
+        [KV_REQ_RANGE] = "/rafktor.v1.KV/Range",
+};
+
+static const ProtobufCMessageDescriptor *const kind_input[_KV_REQ_MAX] = {
+        [KV_REQ_PUT] = &rafktor__v1__put_request__descriptor,
+        [KV_REQ_GET] = &rafktor__v1__get_request__descriptor,
+        [KV_REQ_DELETE] = &rafktor__v1__delete_request__descriptor,
+        [KV_REQ_CAS] = &rafktor__v1__compare_and_swap_request__descriptor,
+        [KV_REQ_RANGE] = &rafktor__v1__range_request__descriptor,
+};
+
+static void req_free(struct kv_req *q)
+{
+        if (!q)
+                return;
+        free(q->bytes);
+        free(q);
+}
+
+/* Removes request `handle` from the table; NULL when unknown. */
+static struct kv_req *req_take(struct node *n, uint64_t handle)
+{
+        struct kv_req key = { .handle = handle };
+        struct kv_req *q = RB_FIND(kv_req_tree, &n->reqs, &key);
+
+        if (q) {
+                RB_REMOVE(kv_req_tree, &n->reqs, q);
+                if (q->call)
+                        net_call_set_data(q->call, NULL);
+        }
+        return q;
+}
+
+/* Answers and frees a taken request with a status. */
+static void req_finish(struct kv_req *q, grpc_status_code code, const char *sentence)
+{
+        if (q->call)
+                net_call_finish(q->call, code, "%s", sentence);
+        req_free(q);
+}
+
+/* ---- incoming calls ------------------------------------------------------------------ */
+
+static int encode_command(enum kv_req_kind kind, const ProtobufCMessage *pb, uint8_t **ret,
+                          size_t *ret_len)
+{
+        Rafktor__V1__Command cmd = RAFKTOR__V1__COMMAND__INIT;
+        size_t len;
+
+        switch (kind) {
+        case KV_REQ_PUT:
+                cmd.op_case = RAFKTOR__V1__COMMAND__OP_PUT;
+                cmd.put = (Rafktor__V1__PutRequest *)pb;
+                break;
+        case KV_REQ_DELETE:
+                cmd.op_case = RAFKTOR__V1__COMMAND__OP_DELETE;
+                cmd.delete_ = (Rafktor__V1__DeleteRequest *)pb;
+                break;
+        case KV_REQ_CAS:
+                cmd.op_case = RAFKTOR__V1__COMMAND__OP_CAS;
+                cmd.cas = (Rafktor__V1__CompareAndSwapRequest *)pb;
+                break;
+        default:
+                return -EINVAL;
+        }
+        len = protobuf_c_message_get_packed_size(&cmd.base);
+        *ret = malloc(len ? len : 1);
+        if (!*ret)
+                return -ENOMEM;
+        *ret_len = protobuf_c_message_pack(&cmd.base, *ret);
+        return 0;
+}
+
+static bool is_stale_read(enum kv_req_kind kind, const ProtobufCMessage *pb)
+{
+        if (kind == KV_REQ_GET)
+                return ((const Rafktor__V1__GetRequest *)pb)->stale;
+        return ((const Rafktor__V1__RangeRequest *)pb)->stale;
+}
+
+static void on_request(struct net_call *call, const struct net_msg *msg, enum kv_req_kind kind,
+                       struct node *n)
+{
+        int64_t now = node_now(n);
+        int64_t deadline = now + (int64_t)n->cfg->request_timeout_ms;
+        uint8_t *cmd = NULL;
+        size_t cmd_len = 0;
+        struct kv_req *q;
+        int r;
+
+        if (n->stopped || !n->started) {
+                net_call_finish(call, GRPC_STATUS_UNAVAILABLE, "node %s is %s", n->cfg->id,
+                                n->stopped ? "shutting down" : "starting");
+                return;
+        }
+        if (net_call_deadline_ms(call) < deadline)
+                deadline = net_call_deadline_ms(call);
+        q = calloc(1, sizeof(*q));
+        if (!q || !(q->bytes = malloc(msg->len ? msg->len : 1)))
+                goto oom;
+        memcpy(q->bytes, msg->data, msg->len);
+        q->len = msg->len;
+        q->kind = kind;
+        q->call = call;
+        q->deadline_ms = deadline;
+        q->handle = n->next_handle++;
+        if (kind != KV_REQ_GET && kind != KV_REQ_RANGE &&
+            encode_command(kind, msg->pb, &cmd, &cmd_len) < 0)
+                goto oom;
+        RB_INSERT(kv_req_tree, &n->reqs, q);
+        net_call_set_data(call, q);
+
+        if (cmd)
+                r = raft_propose(n->raft, now, q->handle, cmd, cmd_len, (raft_time_t)deadline,
+                                 &n->out);
+        else
+                r = raft_read(n->raft, now, q->handle, is_stale_read(kind, msg->pb),
+                              (raft_time_t)deadline, &n->out);
+        free(cmd);
+        if (r < 0) {
+                /* Refused outright: no effect names this handle. */
+                struct kv_req *t = req_take(n, q->handle);
+
+                if (t)
+                        req_finish(t, r == RAFT_ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED
+                                                       : GRPC_STATUS_INTERNAL,
+                                   raft_rc_str(r));
+                raft_output_reset(&n->out);
+                return;
+        }
+        node_after_input(n, r, "client request");
+        return;
+oom:
+        req_free(q);
+        net_call_finish(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "node %s is out of memory",
+                        n->cfg->id);
+}
+
+#define KV_HANDLER(name, kind)                                                            \
+        static void name(struct net_call *call, const struct net_msg *msg, void *user)    \
+        {                                                                                 \
+                on_request(call, msg, kind, user);                                        \
+        }
+KV_HANDLER(on_put, KV_REQ_PUT)
+KV_HANDLER(on_get, KV_REQ_GET)
+KV_HANDLER(on_delete, KV_REQ_DELETE)
+KV_HANDLER(on_cas, KV_REQ_CAS)
+KV_HANDLER(on_range, KV_REQ_RANGE)
+
+/* The client went away: forget the call; the effect that comes later finds no call. */
+static void on_cancel(struct net_call *call, void *user)
+{
+        struct kv_req *q = net_call_data(call);
+
+        (void)user;
+        if (q)
+                q->call = NULL;
+        net_call_set_data(call, NULL);
+        net_call_finish(call, GRPC_STATUS_CANCELLED, "call cancelled");
+}
+
+void kv_service_methods(struct node *n, struct net_method *m)
+{
+        static void (*const handlers[_KV_REQ_MAX])(struct net_call *, const struct net_msg *,
+                                                   void *) = {
+                [KV_REQ_PUT] = on_put,
+                [KV_REQ_GET] = on_get,
+                [KV_REQ_DELETE] = on_delete,
+                [KV_REQ_CAS] = on_cas,
+                [KV_REQ_RANGE] = on_range,
+        };
+
+        for (int k = 0; k < _KV_REQ_MAX; k++)
+                m[k] = (struct net_method){
+                        .path = kind_path[k],
+                        .kind = NET_METHOD_UNARY,
+                        .input = kind_input[k],
+                        .on_message = handlers[k],
+                        .on_cancel = on_cancel,
+                        .user = n,
+                };
+}
+
+/* ---- answers ------------------------------------------------------------------------- */
+
+/* Sends `resp` with the node's header in place of whatever the message held. */
+static void reply_with_header(struct node *n, struct kv_req *q, ProtobufCMessage *resp,
+                              Rafktor__V1__ResponseHeader **slot)
+{
+        Rafktor__V1__ResponseHeader h = RAFKTOR__V1__RESPONSE_HEADER__INIT;
+        Rafktor__V1__ResponseHeader *saved = *slot;
+        struct raft_status st;
+
+        node_response_header(n, &st, &h);
+        *slot = &h;
+        net_call_reply(q->call, resp);
+        q->call = NULL;
+        *slot = saved;
+}
+
+void kv_service_apply(struct node *n, uint64_t handle, const uint8_t *reply, size_t len)
+{
+        struct kv_req *q = req_take(n, handle);
+        Rafktor__V1__CommandResult *res;
+
+        if (!q)
+                return;
+        if (!q->call) {
+                req_free(q);
+                return;
+        }
+        res = rafktor__v1__command_result__unpack(NULL, len, reply);
+        if (!res) {
+                req_finish(q, GRPC_STATUS_INTERNAL, "the state machine's reply does not decode");
+                return;
+        }
+        if (res->error_code != 0) {
+                net_call_finish(q->call, (grpc_status_code)res->error_code, "%s",
+                                res->error_message);
+                q->call = NULL;
+        } else if (res->result_case == RAFKTOR__V1__COMMAND_RESULT__RESULT_PUT) {
+                reply_with_header(n, q, &res->put->base, &res->put->header);
+        } else if (res->result_case == RAFKTOR__V1__COMMAND_RESULT__RESULT_DELETE) {
+                reply_with_header(n, q, &res->delete_->base, &res->delete_->header);
+        } else if (res->result_case == RAFKTOR__V1__COMMAND_RESULT__RESULT_CAS &&
+                   !res->cas->succeeded) {
+                net_call_finish(q->call, GRPC_STATUS_FAILED_PRECONDITION, "compare failed");
+                q->call = NULL;
+        } else if (res->result_case == RAFKTOR__V1__COMMAND_RESULT__RESULT_CAS) {
+                reply_with_header(n, q, &res->cas->base, &res->cas->header);
+        } else {
+                net_call_finish(q->call, GRPC_STATUS_INTERNAL,
+                                "the state machine's reply carries no result");
+                q->call = NULL;
+        }
+        rafktor__v1__command_result__free_unpacked(res, NULL);
+        req_free(q);
+}
+
+static void fill_kv(Rafktor__V1__KeyValue *kv, const struct kv_item *it)
+{
+        kv->key.data = (uint8_t *)it->key;
+        kv->key.len = it->key_len;
+        kv->value.data = (uint8_t *)it->value;
+        kv->value.len = it->value_len;
+        kv->version = it->version;
+        kv->create_index = it->create_index;
+        kv->mod_index = it->mod_index;
+}
+
+static void serve_get(struct node *n, struct kv_req *q)
+{
+        Rafktor__V1__GetRequest *req = rafktor__v1__get_request__unpack(NULL, q->len, q->bytes);
+        Rafktor__V1__GetResponse resp = RAFKTOR__V1__GET_RESPONSE__INIT;
+        Rafktor__V1__KeyValue kv = RAFKTOR__V1__KEY_VALUE__INIT;
+        struct kv_item it;
+
+        if (!req) {
+                req_finish(q, GRPC_STATUS_INTERNAL, "the held Get request does not decode");
+                return;
+        }
+        if (kv_get(n->kv, req->key.data, req->key.len, &it)) {
+                fill_kv(&kv, &it);
+                resp.found = true;
+                resp.kv = &kv;
+        }
+        reply_with_header(n, q, &resp.base, &resp.header);
+        rafktor__v1__get_request__free_unpacked(req, NULL);
+        req_free(q);
+}
+
+struct range_acc {
+        Rafktor__V1__KeyValue *kvs;
+        Rafktor__V1__KeyValue **ptrs;
+        size_t n, cap;
+        bool oom;
+};
+
+static bool range_cb(const struct kv_item *it, void *ctx)
+{
+        struct range_acc *a = ctx;
+
+        if (a->n == a->cap) {
+                size_t cap = a->cap ? a->cap * 2 : 16;
+                Rafktor__V1__KeyValue *kvs = realloc(a->kvs, cap * sizeof(*kvs));
+
+                if (!kvs) {
+                        a->oom = true;
+                        return false;
+                }
+                a->kvs = kvs;
+                a->cap = cap;
+        }
+        rafktor__v1__key_value__init(&a->kvs[a->n]);
+        fill_kv(&a->kvs[a->n], it);
+        a->n++;
+        return true;
+}
+
+static void serve_range(struct node *n, struct kv_req *q)
+{
+        Rafktor__V1__RangeRequest *req =
+                rafktor__v1__range_request__unpack(NULL, q->len, q->bytes);
+        Rafktor__V1__RangeResponse resp = RAFKTOR__V1__RANGE_RESPONSE__INIT;
+        struct range_acc a = { 0 };
+
+        if (!req) {
+                req_finish(q, GRPC_STATUS_INTERNAL, "the held Range request does not decode");
+                return;
+        }
+        resp.more = kv_range(n->kv, req->prefix.data, req->prefix.len, req->limit, range_cb,
+                             &a);
+        if (!a.oom && a.n > 0 && !(a.ptrs = calloc(a.n, sizeof(*a.ptrs))))
+                a.oom = true;
+        if (a.oom) {
+                req_finish(q, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory for the range");
+        } else {
+                for (size_t i = 0; i < a.n; i++)
+                        a.ptrs[i] = &a.kvs[i];
+                resp.n_kvs = a.n;
+                resp.kvs = a.ptrs;
+                reply_with_header(n, q, &resp.base, &resp.header);
+                req_free(q);
+        }
+        free(a.ptrs);
+        free(a.kvs);
+        rafktor__v1__range_request__free_unpacked(req, NULL);
+}
+
+void kv_service_read_ready(struct node *n, uint64_t handle)
+{
+        struct kv_req *q = req_take(n, handle);
+
+        if (!q)
+                return;
+        if (!q->call)
+                req_free(q);
+        else if (q->kind == KV_REQ_GET)
+                serve_get(n, q);
+        else if (q->kind == KV_REQ_RANGE)
+                serve_range(n, q);
+        else
+                req_finish(q, GRPC_STATUS_INTERNAL, "a write was answered as a read");
+}
+
+static void forward_done(const struct net_result *res, void *user)
+{
+        struct out_call *oc = user;
+        struct node *n = oc->node;
+        struct kv_req *q = n ? req_take(n, oc->handle) : NULL;
+
+        peers_out_call_free(oc);
+        if (!q)
+                return;
+        if (q->call && res->code == GRPC_STATUS_OK) {
+                net_call_reply_bytes(q->call, res->data, res->len);
+                q->call = NULL;
+        } else if (q->call) {
+                net_call_finish(q->call, res->code, "%s", res->details);
+                q->call = NULL;
+        }
+        req_free(q);
+}
+
+void kv_service_forward(struct node *n, uint64_t handle, const char *leader)
+{
+        struct kv_req key = { .handle = handle };
+        struct kv_req *q = RB_FIND(kv_req_tree, &n->reqs, &key);
+        struct peer *p = peers_get(n, leader);
+        struct out_call *oc;
+        char why[160];
+
+        if (!q)
+                return;
+        if (!q->call) {
+                req_free(req_take(n, handle));
+                return;
+        }
+        if (!p || !p->ch || !(oc = peers_out_call_new(n, leader, 0, handle))) {
+                snprintf(why, sizeof(why), "the leader %s cannot be reached from %s", leader,
+                         n->cfg->id);
+                req_finish(req_take(n, handle), GRPC_STATUS_UNAVAILABLE, why);
+                return;
+        }
+        if (net_unary_call_bytes(p->ch, kind_path[q->kind], q->bytes, q->len, NULL,
+                                 q->deadline_ms, forward_done, oc) < 0) {
+                peers_out_call_free(oc);
+                snprintf(why, sizeof(why), "forwarding to the leader %s failed to start",
+                         leader);
+                req_finish(req_take(n, handle), GRPC_STATUS_UNAVAILABLE, why);
+        }
+}
+
+void kv_service_fail(struct node *n, uint64_t handle, enum raft_fail fail, const char *reason)
+{
+        struct kv_req *q = req_take(n, handle);
+        grpc_status_code code = GRPC_STATUS_UNAVAILABLE;
+        const char *sentence = reason;
+        char buf[sizeof(n->storage_error) + RAFT_ID_MAX + 64];
+
+        if (!q)
+                return;
+        switch (fail) {
+        case RAFT_FAIL_NO_LEADER:
+                sentence = "no leader elected yet";
+                break;
+        case RAFT_FAIL_TIMEOUT:
+                code = GRPC_STATUS_DEADLINE_EXCEEDED;
+                sentence = "timed out before the write committed; its outcome is unknown";
+                if (q->kind == KV_REQ_GET || q->kind == KV_REQ_RANGE)
+                        sentence = "timed out before the read could be served";
+                break;
+        case RAFT_FAIL_NOT_COMMITTED:
+                code = GRPC_STATUS_ABORTED;
+                sentence = "leadership changed; the write was not applied";
+                break;
+        case RAFT_FAIL_LEADERSHIP_LOST:
+                sentence = "leadership changed during the read; retry";
+                break;
+        case RAFT_FAIL_STORAGE:
+                if (n->evlog && evlog_error(n->evlog, NULL, 0) == -ENOSPC)
+                        code = GRPC_STATUS_RESOURCE_EXHAUSTED;
+                snprintf(buf, sizeof(buf), "node %s cannot write its log: %s", n->cfg->id,
+                         n->storage_error[0] ? n->storage_error : reason);
+                sentence = buf;
+                break;
+        case RAFT_FAIL_BUSY:
+                sentence = "leadership transfer in progress";
+                break;
+        case RAFT_FAIL_INVALID:
+                code = GRPC_STATUS_INVALID_ARGUMENT;
+                break;
+        }
+        req_finish(q, code, sentence);
+}
+
+void kv_service_stop(struct node *n)
+{
+        struct kv_req *q;
+
+        while ((q = RB_MIN(kv_req_tree, &n->reqs))) {
+                RB_REMOVE(kv_req_tree, &n->reqs, q);
+                if (q->call)
+                        net_call_set_data(q->call, NULL);
+                req_finish(q, GRPC_STATUS_UNAVAILABLE, "node is shutting down");
+        }
+}

@@ -1,0 +1,509 @@
+/* daemon/node/node.c: the node's life cycle and the effect runner.
+ *
+ * Owns: opening and replaying the event log into the core, bootstrap, the tick timer, the
+ * storage thread's wake-up, and carrying out the core's effects in order after every input
+ * (PERSIST -> evlog, SEND -> peers, APPLY -> kv + kv_service, READ_READY, FORWARD, FAIL ->
+ * kv_service, ROLE -> log + callback). Must never block the loop after node_new(), call
+ * the core from any thread but the loop's, or let an effect be skipped silently.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon/node/node_internal.h"
+#include "daemon/storage/event_codec.h"
+
+int64_t node_now(const struct node *n)
+{
+        (void)n;
+        return net_loop_now_ms();
+}
+
+/* ---- the storage thread's wake-up ------------------------------------------------------ */
+
+static void storage_check(struct node *n)
+{
+        char msg[200];
+        int code;
+        int r;
+
+        if (!n->evlog || n->stopped)
+                return;
+        code = evlog_error(n->evlog, msg, sizeof(msg));
+        if (code != 0 && !n->storage_failed) {
+                n->storage_failed = true;
+                snprintf(n->storage_error, sizeof(n->storage_error), "%s", msg);
+                log_error_errno(n->log, code, "event log of %s failed: %s", n->cfg->data_dir,
+                                msg);
+                r = raft_storage_failed(n->raft, node_now(n), msg, &n->out);
+                node_after_input(n, r, "raft_storage_failed");
+                if (n->cb.on_storage_error)
+                        n->cb.on_storage_error(n->cb.user, code, msg);
+        }
+        r = raft_persisted(n->raft, node_now(n), evlog_durable(n->evlog), &n->out);
+        node_after_input(n, r, "raft_persisted");
+}
+
+static void wake_run(struct net_post *post, bool run)
+{
+        struct node_wake *w = net_container_of(post, struct node_wake, post);
+
+        /* Clear first: a durable report after this point posts again. */
+        atomic_store(&w->pending, false);
+        if (!w->node) {
+                free(w);
+                return;
+        }
+        if (run)
+                storage_check(w->node);
+}
+
+static void wake_post(struct node_wake *w)
+{
+        if (atomic_exchange(&w->pending, true))
+                return;
+        if (net_loop_post(w->loop, &w->post) < 0)
+                atomic_store(&w->pending, false);
+}
+
+static void on_durable(void *userdata, uint64_t durable)
+{
+        (void)durable;
+        wake_post(userdata);
+}
+
+static void on_storage_error(void *userdata, int code, const char *msg)
+{
+        (void)code;
+        (void)msg;
+        wake_post(userdata);
+}
+
+static void evlog_log(void *userdata, enum evlog_level level, const char *msg)
+{
+        struct node_wake *w = userdata;
+
+        /* Any thread: the logger is thread-safe, the node is not touched. */
+        log_full(w->node ? w->node->log : NULL, (int)level, "event log: %s", msg);
+}
+
+/* ---- effects ----------------------------------------------------------------------------- */
+
+static void persist(struct node *n, const struct raft_event *ev)
+{
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        char why[200];
+        int r;
+
+        if (n->storage_failed)
+                return;
+        r = event_encode(ev, &buf, &len);
+        if (r >= 0)
+                r = evlog_append(n->evlog, ev->seq, (uint8_t)ev->type, buf, len);
+        free(buf);
+        if (r >= 0)
+                return;
+        snprintf(why, sizeof(why), "appending event %llu (type %d) to %s failed: %s",
+                 (unsigned long long)ev->seq, (int)ev->type, n->cfg->data_dir, strerror(-r));
+        log_error(n->log, "%s", why);
+        n->storage_failed = true;
+        snprintf(n->storage_error, sizeof(n->storage_error), "%s", why);
+        /* Appends its effects to n->out: the runner's loop carries them out next. */
+        r = raft_storage_failed(n->raft, node_now(n), why, &n->out);
+        if (r < 0)
+                log_error(n->log, "raft_storage_failed: %s", raft_rc_str(r));
+        if (n->cb.on_storage_error)
+                n->cb.on_storage_error(n->cb.user, -EIO, why);
+}
+
+static void apply(struct node *n, uint64_t handle, const struct raft_entry *e)
+{
+        uint8_t *reply = NULL;
+        size_t len = 0;
+        int r;
+
+        r = kv_apply(n->kv, e, &reply, &len);
+        if (r < 0) {
+                /* Deterministic refusals are encoded in the reply; this is ENOMEM or an
+                 * out-of-order entry, which no retry here can fix. */
+                log_error_errno(n->log, r, "applying entry %llu (term %llu) failed: %m",
+                                (unsigned long long)e->index, (unsigned long long)e->term);
+                if (handle)
+                        kv_service_fail(n, handle, RAFT_FAIL_STORAGE,
+                                        "the state machine could not apply the entry");
+                return;
+        }
+        if (handle)
+                kv_service_apply(n, handle, reply, len);
+        free(reply);
+}
+
+static void role_changed(struct node *n, const struct raft_effect *fx)
+{
+        char term[24];
+        struct raft_status st;
+
+        snprintf(term, sizeof(term), "%llu", (unsigned long long)fx->role.term);
+        log_set_raft_state(n->log, fx->role.term, raft_role_str(fx->role.role));
+        log_struct(n->log, LOG_INFO,
+                   LOG_FIELDS({ "RAFT_LEADER", fx->role.leader[0] ? fx->role.leader : "-" }),
+                   "%s: %s in term %s, leader %s", n->cfg->id, raft_role_str(fx->role.role),
+                   term, fx->role.leader[0] ? fx->role.leader : "unknown");
+        if (!n->cb.on_role)
+                return;
+        raft_status(n->raft, &st);
+        n->cb.on_role(n->cb.user, &(struct node_role_info){
+                                          .role = fx->role.role,
+                                          .term = fx->role.term,
+                                          .leader = fx->role.leader,
+                                          .commit_index = st.commit_index,
+                                  });
+}
+
+static void run_effect(struct node *n, const struct raft_effect *fx)
+{
+        switch (fx->type) {
+        case RAFT_FX_PERSIST:
+                persist(n, &fx->event);
+                break;
+        case RAFT_FX_SEND:
+                peers_send(n, &fx->msg);
+                break;
+        case RAFT_FX_APPLY:
+                apply(n, fx->handle, &fx->entry);
+                break;
+        case RAFT_FX_READ_READY:
+                kv_service_read_ready(n, fx->handle);
+                break;
+        case RAFT_FX_FORWARD:
+                kv_service_forward(n, fx->handle, fx->forward.leader);
+                break;
+        case RAFT_FX_FAIL:
+                kv_service_fail(n, fx->handle, fx->fail.fail, fx->fail.reason);
+                break;
+        case RAFT_FX_ROLE:
+                role_changed(n, fx);
+                break;
+        default:
+                log_warning(n->log, "unknown effect type %d ignored", (int)fx->type);
+                break;
+        }
+}
+
+static void on_tick(struct net_timer *t, void *user)
+{
+        struct node *n = user;
+        int r;
+
+        (void)t;
+        r = raft_tick(n->raft, node_now(n), &n->out);
+        node_after_input(n, r, "raft_tick");
+}
+
+void node_after_input(struct node *n, int rc, const char *what)
+{
+        if (rc < 0)
+                log_warning(n->log, "%s failed: %s", what, raft_rc_str(rc));
+        /* An effect that feeds the core again (a failed append) appends to n->out; the
+         * outer runner picks those up, so never run effects twice on the stack. */
+        if (n->in_effects)
+                return;
+        n->in_effects = true;
+        for (size_t i = 0; i < n->out.n; i++)
+                run_effect(n, &n->out.effects[i]);
+        raft_output_reset(&n->out);
+        n->in_effects = false;
+        if (n->started && !n->stopped)
+                net_timer_start(n->loop, &n->tick, (int64_t)raft_next_deadline(n->raft),
+                                on_tick, n);
+}
+
+void node_response_header(const struct node *n, struct raft_status *st,
+                          Rafktor__V1__ResponseHeader *h)
+{
+        raft_status(n->raft, st);
+        h->member_id = (char *)n->cfg->id;
+        h->term = st->term;
+        h->applied_index = kv_applied_index(n->kv);
+        h->leader_id = st->leader;
+}
+
+/* ---- recovery ---------------------------------------------------------------------------- */
+
+struct replay_ctx {
+        struct raft *raft;
+        char *err;
+        size_t err_len;
+};
+
+static int replay_snapshot(void *ud, const struct snapshot_meta *meta, const uint8_t *data,
+                           size_t len)
+{
+        struct replay_ctx *c = ud;
+
+        (void)meta;
+        (void)data;
+        (void)len;
+        snprintf(c->err, c->err_len, "the data directory holds a snapshot, which this "
+                                     "version cannot restore yet (issue 7)");
+        return -ENOTSUP;
+}
+
+static int replay_event(void *ud, uint64_t seq, uint8_t type, const uint8_t *payload,
+                        size_t len)
+{
+        struct replay_ctx *c = ud;
+        struct raft_event ev;
+        int r;
+
+        r = event_decode(seq, type, payload, len, &ev);
+        if (r < 0) {
+                snprintf(c->err, c->err_len, "event %llu (type %u) does not decode: %s",
+                         (unsigned long long)seq, type, strerror(-r));
+                return r;
+        }
+        r = raft_replay(c->raft, &ev);
+        raft_event_clear(&ev);
+        if (r < 0) {
+                snprintf(c->err, c->err_len, "replaying event %llu (type %u) failed: %s",
+                         (unsigned long long)seq, type, raft_rc_str(r));
+                return r == RAFT_ENOMEM ? -ENOMEM : -EBADMSG;
+        }
+        return 0;
+}
+
+static uint64_t seed_of(const struct node_options *o)
+{
+        uint64_t s = o->seed ? o->seed : (uint64_t)net_loop_now_ms() * 0x9E3779B97F4A7C15ull;
+
+        for (const char *p = o->config->id; *p; p++)
+                s = (s ^ (uint8_t)*p) * 0x100000001B3ull;
+        return s ? s : 1;
+}
+
+static int open_log(struct node *n, char *err, size_t err_len)
+{
+        struct evlog_options eo = {
+                .dir = n->cfg->data_dir,
+                .node_id = n->cfg->id,
+                .segment_size = n->cfg->segment_size,
+                .userdata = n->wake,
+                .log = evlog_log,
+                .on_durable = on_durable,
+                .on_error = on_storage_error,
+        };
+        struct replay_ctx rc = { .raft = n->raft, .err = err, .err_len = err_len };
+        struct recovery_callbacks cb = {
+                .snapshot = replay_snapshot,
+                .event = replay_event,
+                .ud = &rc,
+        };
+        struct storage_error se;
+        int r;
+
+        memset(&se, 0, sizeof(se));
+        err[0] = '\0';
+        r = evlog_open(&eo, &cb, &n->evlog, &se);
+        if (r < 0) {
+                if (!err[0])
+                        snprintf(err, err_len, "opening the data directory %s failed: %s",
+                                 n->cfg->data_dir, se.msg[0] ? se.msg : strerror(-r));
+                n->evlog = NULL;
+                return r;
+        }
+        if (evlog_open_warning(n->evlog)[0])
+                log_warning(n->log, "%s", evlog_open_warning(n->evlog));
+        return 0;
+}
+
+int node_new(const struct node_options *opts, struct node **ret, char *err, size_t err_len)
+{
+        struct raft_options ro;
+        struct kv_options ko;
+        struct node *n;
+        int r;
+
+        if (!opts || !opts->config || !opts->loop || !ret) {
+                snprintf(err, err_len, "node_new: config and loop are required");
+                return -EINVAL;
+        }
+        n = calloc(1, sizeof(*n));
+        if (!n)
+                goto oom;
+        n->cfg = opts->config;
+        n->loop = opts->loop;
+        n->log = opts->log;
+        n->cb = opts->callbacks;
+        snprintf(n->version, sizeof(n->version), "%s", opts->version ? opts->version
+                                                                      : PACKAGE_VERSION);
+        n->started_ms = net_loop_now_ms();
+        n->next_handle = 1;
+        raft_output_init(&n->out);
+        LIST_INIT(&n->out_calls);
+        RB_INIT(&n->reqs);
+
+        raft_options_default(&ro, n->cfg->id, seed_of(opts));
+        ro.election_min_ms = n->cfg->election_timeout_min_ms;
+        ro.election_max_ms = n->cfg->election_timeout_max_ms;
+        ro.heartbeat_ms = n->cfg->heartbeat_ms;
+        if (n->cfg->max_message_size > 0 && n->cfg->max_message_size / 2 < ro.max_batch_bytes)
+                ro.max_batch_bytes = n->cfg->max_message_size / 2;
+        r = raft_new(&ro, &n->raft);
+        if (r < 0) {
+                snprintf(err, err_len, "creating the Raft core failed: %s", raft_rc_str(r));
+                r = r == RAFT_ENOMEM ? -ENOMEM : -EINVAL;
+                goto fail;
+        }
+        kv_options_default(&ko);
+        if (n->cfg->session_ttl_ms)
+                ko.session_ttl_ms = n->cfg->session_ttl_ms;
+        r = kv_new(&ko, &n->kv);
+        if (r < 0) {
+                snprintf(err, err_len, "creating the key-value store failed: %s", strerror(-r));
+                goto fail;
+        }
+        n->wake = calloc(1, sizeof(*n->wake));
+        if (!n->wake)
+                goto oom;
+        n->wake->loop = n->loop;
+        n->wake->node = n;
+        n->wake->post.fn = wake_run;
+        atomic_init(&n->wake->pending, false);
+
+        r = open_log(n, err, err_len);
+        if (r < 0)
+                goto fail;
+
+        raft_service_methods(n, &n->methods[NODE_M_APPEND]);
+        kv_service_methods(n, &n->methods[NODE_M_PUT]);
+        admin_service_methods(n, &n->methods[NODE_M_STATUS]);
+        *ret = n;
+        return 0;
+oom:
+        snprintf(err, err_len, "node_new: out of memory");
+        r = -ENOMEM;
+fail:
+        if (n) {
+                free(n->wake);
+                kv_free(n->kv);
+                raft_free(n->raft);
+                raft_output_free(&n->out);
+                free(n);
+        }
+        return r;
+}
+
+void node_methods(struct node *n, const struct net_method **ret, size_t *ret_n)
+{
+        *ret = n->methods;
+        *ret_n = _NODE_M_MAX;
+}
+
+static int bootstrap(struct node *n, char *err, size_t err_len)
+{
+        struct raft_config c = { .n = n->cfg->n_peers };
+        int r;
+
+        c.servers = calloc(c.n ? c.n : 1, sizeof(*c.servers));
+        if (!c.servers) {
+                snprintf(err, err_len, "bootstrap: out of memory");
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < c.n; i++) {
+                snprintf(c.servers[i].id, sizeof(c.servers[i].id), "%s", n->cfg->peers[i].id);
+                snprintf(c.servers[i].address, sizeof(c.servers[i].address), "%s",
+                         n->cfg->peers[i].address);
+                c.servers[i].voter = true;
+        }
+        r = raft_bootstrap(n->raft, &c, node_now(n), &n->out);
+        free(c.servers);
+        if (r < 0) {
+                snprintf(err, err_len, "bootstrapping from the %zu configured peers failed: %s",
+                         n->cfg->n_peers, raft_rc_str(r));
+                return -EINVAL;
+        }
+        log_info(n->log, "%s: new cluster member, bootstrapped with %zu peers", n->cfg->id,
+                 n->cfg->n_peers);
+        return 0;
+}
+
+int node_start(struct node *n, char *err, size_t err_len)
+{
+        int r;
+
+        if (n->started || n->stopped) {
+                snprintf(err, err_len, "node_start: already started or stopped");
+                return -EALREADY;
+        }
+        log_set_node_id(n->log, n->cfg->id);
+        if (raft_last_index(n->raft) == 0 && !n->cfg->join) {
+                r = bootstrap(n, err, err_len);
+                if (r < 0)
+                        return r;
+        }
+        r = raft_start(n->raft, node_now(n), &n->out);
+        if (r < 0) {
+                raft_output_reset(&n->out);
+                snprintf(err, err_len, "starting the Raft core failed: %s", raft_rc_str(r));
+                return -EINVAL;
+        }
+        n->started = true;
+        node_after_input(n, r, "raft_start");
+        log_info(n->log, "%s: started, last log index %llu", n->cfg->id,
+                 (unsigned long long)raft_last_index(n->raft));
+        return 0;
+}
+
+void node_stop(struct node *n)
+{
+        if (!n || n->stopped)
+                return;
+        n->stopped = true;
+        net_timer_cancel(n->loop, &n->tick);
+        kv_service_stop(n);
+        peers_stop(n);
+        raft_output_reset(&n->out);
+}
+
+void node_free(struct node *n)
+{
+        int r;
+
+        if (!n)
+                return;
+        node_stop(n);
+        if (n->evlog) {
+                r = evlog_close(n->evlog);
+                if (r < 0)
+                        log_warning_errno(n->log, r, "closing the event log of %s: %m",
+                                          n->cfg->data_dir);
+        }
+        /* The storage thread is gone: only the loop thread sees the wake-up now. */
+        if (atomic_load(&n->wake->pending))
+                n->wake->node = NULL;   /* the queued post frees it */
+        else
+                free(n->wake);
+        peers_free(n);
+        kv_free(n->kv);
+        raft_free(n->raft);
+        raft_output_free(&n->out);
+        free(n);
+}
+
+void node_raft_status(const struct node *n, struct raft_status *ret)
+{
+        raft_status(n->raft, ret);
+}
+
+const char *node_id(const struct node *n)
+{
+        return n->cfg->id;
+}
+
+const char *node_storage_error(const struct node *n)
+{
+        return n->storage_error;
+}

@@ -1,0 +1,185 @@
+/* daemon/node/node_internal.h: the node's state, shared by its files (never installed).
+ *
+ * Owns: struct node and the prototypes its files call on each other: node.c (life cycle,
+ * effect runner, clock), peers.c (channels, streams, held peer calls), raft_service.c,
+ * kv_service.c and admin_service.c (handlers). Must never be included outside daemon/node
+ * and tests/unit/node.
+ */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bsd/sys/queue.h>
+#include <bsd/sys/tree.h>
+
+#include "daemon/kv/kv.h"
+#include "daemon/net/client.h"
+#include "daemon/net/loop.h"
+#include "daemon/net/server.h"
+#include "daemon/node/node.h"
+#include "daemon/raft/raft.h"
+#include "daemon/storage/evlog.h"
+#include "rafktor.pb-c.h"
+
+/* Outgoing-stream queue depth beyond which APPENDs to a peer are dropped (Raft resends). */
+#define NODE_PIPELINE_MAX_QUEUED 256
+
+/* ---- peers.c -------------------------------------------------------------------------- */
+
+/* An incoming unary call (AppendEntries, RequestVote) waiting for the core's answer. */
+struct held_call {
+        TAILQ_ENTRY(held_call) link;
+        struct net_call *call;
+        struct peer *peer;
+        enum raft_msg_type answers;     /* APPEND_RESP or VOTE_RESP */
+};
+TAILQ_HEAD(held_call_list, held_call);
+
+struct peer {
+        struct node *node;
+        char id[RAFT_ID_MAX];
+        char address[RAFT_ADDR_MAX];
+        struct net_channel *ch;
+        struct net_stream *pipe;        /* outgoing AppendEntriesPipeline, or NULL */
+        struct net_call *in_pipe;       /* newest incoming pipeline call from this peer */
+        struct held_call_list held_append;
+        struct held_call_list held_vote;
+        uint64_t dropped;               /* APPENDs dropped on a full stream */
+};
+
+/* An outgoing unary call whose answer goes back to the node; node_stop() detaches it
+ * (node = NULL) and the completion then only frees it. */
+struct out_call {
+        LIST_ENTRY(out_call) link;
+        struct node *node;
+        char peer[RAFT_ID_MAX];
+        enum raft_msg_type type;        /* VOTE, TIMEOUT_NOW; 0: a forwarded request */
+        uint64_t handle;                /* forwarded request */
+};
+LIST_HEAD(out_call_list, out_call);
+
+/* ---- kv_service.c --------------------------------------------------------------------- */
+
+enum kv_req_kind {
+        KV_REQ_PUT,
+        KV_REQ_GET,
+        KV_REQ_DELETE,
+        KV_REQ_CAS,
+        KV_REQ_RANGE,
+        _KV_REQ_MAX,
+};
+
+/* A client request the core holds under `handle`: answered by exactly one APPLY,
+ * READ_READY, FORWARD or FAIL. call is NULL once the client went away. */
+struct kv_req {
+        RB_ENTRY(kv_req) rb;
+        uint64_t handle;
+        enum kv_req_kind kind;
+        struct net_call *call;
+        uint8_t *bytes;                 /* the original request, for reads and forwarding */
+        size_t len;
+        int64_t deadline_ms;
+};
+RB_HEAD(kv_req_tree, kv_req);
+
+/* ---- the node ------------------------------------------------------------------------- */
+
+/* The storage thread's wake-up: one coalesced post to the loop. Heap-owned so it can
+ * outlive the node while a post is queued. */
+struct node_wake {
+        struct net_post post;
+        atomic_bool pending;
+        struct net_loop *loop;
+        struct node *node;              /* NULL once the node is freed */
+};
+
+enum {
+        NODE_M_APPEND,
+        NODE_M_PIPELINE,
+        NODE_M_VOTE,
+        NODE_M_TIMEOUT_NOW,
+        NODE_M_INSTALL_SNAPSHOT,
+        NODE_M_PUT,
+        NODE_M_GET,
+        NODE_M_DELETE,
+        NODE_M_CAS,
+        NODE_M_RANGE,
+        NODE_M_STATUS,
+        NODE_M_MEMBERS,
+        NODE_M_LEADER,
+        NODE_M_READ_LOG,
+        _NODE_M_MAX,
+};
+
+struct node {
+        const struct rafktor_config *cfg;
+        struct net_loop *loop;
+        struct log *log;
+        struct node_callbacks cb;
+        char version[64];
+        int64_t started_ms;
+
+        struct raft *raft;
+        struct kv *kv;
+        struct evlog *evlog;
+        struct node_wake *wake;
+        struct raft_output out;
+        bool in_effects;                /* the effect runner is on the stack */
+        struct net_timer tick;
+
+        bool started;
+        bool stopped;
+        bool storage_failed;
+        char storage_error[256];
+
+        struct net_method methods[_NODE_M_MAX];
+
+        struct peer **peers;
+        size_t n_peers;
+        struct out_call_list out_calls;
+
+        struct kv_req_tree reqs;
+        uint64_t next_handle;
+};
+
+/* node.c */
+int64_t node_now(const struct node *n);
+/* Call after every raft_*() input: carries out n->out's effects in order, then re-arms
+ * the tick timer. rc is the input's return (logged when negative). */
+void node_after_input(struct node *n, int rc, const char *what);
+/* Fills h (initialised by the caller) from the node's state; strings point into `st`. */
+void node_response_header(const struct node *n, struct raft_status *st,
+                          Rafktor__V1__ResponseHeader *h);
+
+/* peers.c */
+struct peer *peers_get(struct node *n, const char *id);     /* NULL: not a member */
+void peers_send(struct node *n, const struct raft_msg *m);
+void peers_hold(struct node *n, struct peer *p, struct net_call *call, enum raft_msg_type t);
+void peers_set_pipeline(struct peer *p, struct net_call *call);
+/* A call ended (answered elsewhere): stop sending responses on it. */
+void peers_forget_stream(struct node *n, struct net_call *call);
+/* on_cancel: drop the call from every queue and give it back CANCELLED. */
+void peers_forget_call(struct node *n, struct net_call *call);
+struct out_call *peers_out_call_new(struct node *n, const char *peer, enum raft_msg_type t,
+                                    uint64_t handle);
+void peers_out_call_free(struct out_call *oc);
+void peers_stop(struct node *n);
+void peers_free(struct node *n);
+
+/* raft_service.c */
+void raft_service_methods(struct node *n, struct net_method *m);
+bool raft_service_is_member(struct node *n, const char *id);
+
+/* kv_service.c */
+void kv_service_methods(struct node *n, struct net_method *m);
+void kv_service_apply(struct node *n, uint64_t handle, const uint8_t *reply, size_t len);
+void kv_service_read_ready(struct node *n, uint64_t handle);
+void kv_service_forward(struct node *n, uint64_t handle, const char *leader);
+void kv_service_fail(struct node *n, uint64_t handle, enum raft_fail fail, const char *reason);
+void kv_service_stop(struct node *n);
+
+/* admin_service.c */
+void admin_service_methods(struct node *n, struct net_method *m);
