@@ -402,6 +402,7 @@ void kv_service_forward(struct node *n, uint64_t handle, const char *leader)
         struct kv_req key = { .handle = handle };
         struct kv_req *q = RB_FIND(kv_req_tree, &n->reqs, &key);
         struct peer *p = peers_get(n, leader);
+        struct net_channel *ch = p ? peers_forward_channel(n, p) : NULL;
         struct out_call *oc;
         char why[160];
 
@@ -411,13 +412,13 @@ void kv_service_forward(struct node *n, uint64_t handle, const char *leader)
                 req_free(req_take(n, handle));
                 return;
         }
-        if (!p || !p->ch || !(oc = peers_out_call_new(n, leader, 0, handle))) {
+        if (!ch || !(oc = peers_out_call_new(n, leader, 0, handle))) {
                 snprintf(why, sizeof(why), "the leader %s cannot be reached from %s", leader,
                          n->cfg->id);
                 req_finish(req_take(n, handle), GRPC_STATUS_UNAVAILABLE, why);
                 return;
         }
-        if (net_unary_call_bytes(p->ch, kind_path[q->kind], q->bytes, q->len, NULL,
+        if (net_unary_call_bytes(ch, kind_path[q->kind], q->bytes, q->len, NULL,
                                  q->deadline_ms, forward_done, oc) < 0) {
                 peers_out_call_free(oc);
                 snprintf(why, sizeof(why), "forwarding to the leader %s failed to start",

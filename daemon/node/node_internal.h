@@ -42,7 +42,9 @@ struct peer {
         struct node *node;
         char id[RAFT_ID_MAX];
         char address[RAFT_ADDR_MAX];
-        struct net_channel *ch;
+        struct net_channel *ch;         /* Raft messages: fail fast, Raft retries */
+        struct net_channel *fwd_ch;     /* forwarded client requests: wait for a connection
+                                         * until the request's deadline (lazily created) */
         struct net_stream *pipe;        /* outgoing AppendEntriesPipeline, or NULL */
         struct net_call *in_pipe;       /* newest incoming pipeline call from this peer */
         struct held_call_list held_append;
@@ -156,6 +158,7 @@ void node_response_header(const struct node *n, struct raft_status *st,
 
 /* peers.c */
 struct peer *peers_get(struct node *n, const char *id);     /* NULL: not a member */
+struct net_channel *peers_forward_channel(struct node *n, struct peer *p);
 void peers_send(struct node *n, const struct raft_msg *m);
 void peers_hold(struct node *n, struct peer *p, struct net_call *call, enum raft_msg_type t);
 void peers_set_pipeline(struct peer *p, struct net_call *call);
