@@ -202,7 +202,11 @@ static int json_command(json_object *o, const Rafktor__V1__Command *c)
                 break;
         }
         if (c->session && c->session->client_id) {
-                r |= out_json_u64(o, "client_id", c->session->client_id);
+                char id[24];
+
+                /* Hex text, as in the table: 64-bit ids lose digits in JSON doubles. */
+                snprintf(id, sizeof(id), "%016" PRIx64, c->session->client_id);
+                r |= out_json_str(o, "client_id", id);
                 r |= out_json_u64(o, "request_id", c->session->request_id);
         }
         return r ? -ENOMEM : 0;

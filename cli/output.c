@@ -82,19 +82,42 @@ static size_t width(const char *s)
         return w;
 }
 
-static void print_cell(FILE *out, const char *s, size_t colw, bool last)
+/* Columns empty in every row are left out of tables (status's ERROR when all answered). */
+static bool column_empty(const struct out_doc *d, size_t c)
 {
-        fputs(s, out);
-        if (!last)
-                for (size_t w = width(s); w < colw + 2; w++)
-                        fputc(' ', out);
+        for (size_t r = 0; r < d->nrows; r++)
+                if (d->cells[r * d->ncols + c][0])
+                        return false;
+        return d->nrows > 0;
+}
+
+/* Padding is owed, not written, until a non-empty cell follows: no trailing blanks. */
+static void print_row(FILE *out, const char *const *cells, const size_t *colw,
+                      const bool *shown, size_t ncols)
+{
+        size_t pending = 0;
+
+        for (size_t c = 0; c < ncols; c++) {
+                if (!shown[c])
+                        continue;
+                if (cells[c][0]) {
+                        for (size_t i = 0; i < pending; i++)
+                                fputc(' ', out);
+                        fputs(cells[c], out);
+                        pending = 0;
+                }
+                pending += colw[c] + 2 - width(cells[c]);
+        }
+        fputc('\n', out);
 }
 
 static int print_table(const struct out_doc *d, FILE *out)
 {
         size_t colw[OUT_MAX_COLS];
+        bool shown[OUT_MAX_COLS];
 
         for (size_t c = 0; c < d->ncols; c++) {
+                shown[c] = !column_empty(d, c);
                 colw[c] = width(d->headers[c]);
                 for (size_t r = 0; r < d->nrows; r++) {
                         size_t w = width(d->cells[r * d->ncols + c]);
@@ -103,14 +126,10 @@ static int print_table(const struct out_doc *d, FILE *out)
                                 colw[c] = w;
                 }
         }
-        for (size_t c = 0; c < d->ncols; c++)
-                print_cell(out, d->headers[c], colw[c], c + 1 == d->ncols);
-        fputc('\n', out);
-        for (size_t r = 0; r < d->nrows; r++) {
-                for (size_t c = 0; c < d->ncols; c++)
-                        print_cell(out, d->cells[r * d->ncols + c], colw[c], c + 1 == d->ncols);
-                fputc('\n', out);
-        }
+        print_row(out, d->headers, colw, shown, d->ncols);
+        for (size_t r = 0; r < d->nrows; r++)
+                print_row(out, (const char *const *)&d->cells[r * d->ncols], colw, shown,
+                          d->ncols);
         return 0;
 }
 

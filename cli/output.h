@@ -3,7 +3,7 @@
  * Owns: a document (a table of text cells plus the same data as a json-c value) and its
  * printing in the three formats. Must never hand-format JSON: json-c does it.
  *
- *   table: a header line and aligned columns;
+ *   table: a header line and aligned columns (columns empty in every row left out);
  *   json:  the json-c value, pretty-printed (an object, or an array for lists);
  *   plain: the rows, cells separated by a tab, no header (for shell scripts).
  */
