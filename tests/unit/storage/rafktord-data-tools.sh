@@ -1,17 +1,17 @@
 #!/bin/sh
-# tests/unit/storage/rafktord-data-tools.sh: the rafktord command line for
-# now: without a data tool option it says the daemon is not built yet and
-# exits 2; --verify-data on a fresh directory exits 0.
+# tests/unit/storage/rafktord-data-tools.sh: the rafktord command line of the
+# data tools: without a data tool option rafktord runs the daemon (here with a
+# missing config file: it names the file and exits 1); --verify-data on a
+# fresh directory exits 0.
 set -u
 bin="${top_builddir:-.}/daemon/rafktord"
 dir=$(mktemp -d) || exit 99
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-out=$("$bin" 2>&1); rc=$?
-[ "$rc" -eq 2 ] || fail "no arguments: exit $rc, expected 2"
-echo "$out" | grep -q "the daemon is not built yet; only --verify-data and --dump-data exist" \
-        || fail "no arguments: message was: $out"
+out=$("$bin" -c "$dir/missing.conf" 2>&1); rc=$?
+[ "$rc" -eq 1 ] || fail "missing config: exit $rc, expected 1"
+echo "$out" | grep -q "$dir/missing.conf" || fail "missing config: message was: $out"
 
 "$bin" --verify-data "$dir" >/dev/null 2>&1; rc=$?
 [ "$rc" -eq 0 ] || fail "--verify-data of an empty dir: exit $rc, expected 0"

@@ -20,7 +20,7 @@
 
 #include "tests/unit/storage/helpers.h"
 
-#define N_SCHEDULES 40
+#define N_SCHEDULES 200
 
 static uint64_t rnd(uint64_t *x)
 {
