@@ -1,0 +1,235 @@
+# tests/integration/lib.sh: helpers shared by the integration tests (sourced, bash).
+#
+# Owns: the test's temp dir, its free ports, the rafktord processes it starts (by pid) and
+# their clean-up on any exit (trap), and waits: every wait is a condition polled with a
+# deadline, never a fixed sleep. Must never touch a process it did not start, or leave one
+# running.
+#
+# Usage in a test:
+#     . "$top_srcdir/tests/integration/lib.sh"
+#     cluster_init 3          # configs for n1..n3 on free ports in a temp dir
+#     start_node 1; start_node 2; start_node 3
+#     wait_leader 3000        # exactly one leader that every running node follows
+#     rkc -e "$(ep 1)" put k v
+set -u
+
+: "${top_builddir:?run through make check (top_builddir unset)}"
+: "${top_srcdir:?run through make check (top_srcdir unset)}"
+RAFKTORD=$top_builddir/daemon/rafktord
+RAFTCTL=$top_builddir/cli/raftctl
+RKC_BIN=$top_builddir/tests/integration/rkc
+NOTIFY_LISTEN=$top_builddir/tests/integration/notify-listen
+for b in "$RAFKTORD" "$RKC_BIN"; do
+        [ -x "$b" ] || { echo "ERROR: $b is not built"; exit 99; }
+done
+
+# Short path: unix socket addresses hold at most 107 bytes.
+T=$(mktemp -d /tmp/rafktor-it.XXXXXX) || exit 99
+TEST_NAME=$(basename "$0" .sh)
+declare -a PID=() PORT=()
+declare -a EXTRA_PIDS=()
+N_NODES=0
+
+now_ms() { date +%s%3N; }
+
+log() { echo "# $(date +%T.%3N) $*"; }
+
+dump_logs() {
+        local f
+        for f in "$T"/*.log; do
+                [ -f "$f" ] || continue
+                echo "--- last lines of $f"
+                tail -n 25 "$f"
+        done
+}
+
+cleanup() {
+        local rc=$? p
+        for p in "${PID[@]}" "${EXTRA_PIDS[@]}"; do
+                [ -n "$p" ] || continue
+                kill -CONT "$p" 2>/dev/null
+                kill -KILL "$p" 2>/dev/null
+                wait "$p" 2>/dev/null
+        done
+        if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+                dump_logs
+        fi
+        if [ "${KEEP_TMP:-0}" = 1 ]; then
+                echo "# kept $T"
+        else
+                rm -rf "$T"
+        fi
+        exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+        echo "FAIL: $TEST_NAME: $*"
+        exit 1
+}
+
+skip() {
+        echo "SKIP: $TEST_NAME: $*"
+        exit 77
+}
+
+# wait_until TIMEOUT_MS DESCRIPTION CMD...: run CMD every 20 ms until it succeeds; fail
+# with DESCRIPTION when TIMEOUT_MS passes first.
+wait_until() {
+        local timeout=$1 what=$2 deadline
+        shift 2
+        deadline=$(( $(now_ms) + timeout ))
+        until "$@"; do
+                if [ "$(now_ms)" -ge "$deadline" ]; then
+                        fail "timed out after ${timeout} ms waiting for: $what"
+                fi
+                sleep 0.02
+        done
+}
+
+# A port nothing listens on (checked with a connect) in 20000..59999.
+port_is_free() {
+        ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+free_port() {
+        local p i
+        for i in $(seq 1 200); do
+                p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+                port_is_free "$p" || continue
+                case " ${PORT[*]} ${USED_PORTS:-} " in *" $p "*) continue ;; esac
+                USED_PORTS="${USED_PORTS:-} $p"
+                echo "$p"
+                return 0
+        done
+        fail "no free port found"
+}
+
+# write_config I: $T/nI.conf for member nI of an N_NODES cluster.
+write_config() {
+        local i=$1 k
+        {
+                echo "id = \"n$i\";"
+                echo "listen = \"127.0.0.1:${PORT[$i]}\";"
+                echo "data_dir = \"$T/n$i\";"
+                echo "admin_socket = \"$T/n$i.sock\";"
+                echo "peers = ("
+                for k in $(seq 1 "$N_NODES"); do
+                        echo "  { id = \"n$k\"; address = \"127.0.0.1:${PORT[$k]}\"; }$([ "$k" -lt "$N_NODES" ] && echo ,)"
+                done
+                echo ");"
+                echo "log_level = \"${RAFKTOR_LOG_LEVEL:-info}\";"
+                [ -n "${EXTRA_CONFIG:-}" ] && echo "$EXTRA_CONFIG"
+        } > "$T/n$i.conf"
+}
+
+# cluster_init N: ports and configs for n1..nN (nothing started).
+cluster_init() {
+        local i
+        N_NODES=$1
+        for i in $(seq 1 "$N_NODES"); do
+                PORT[$i]=$(free_port)
+        done
+        for i in $(seq 1 "$N_NODES"); do
+                write_config "$i"
+        done
+}
+
+ep() { echo "127.0.0.1:${PORT[$1]}"; }
+admin_ep() { echo "unix:$T/n$1.sock"; }
+all_eps() {
+        local i out=
+        for i in $(seq 1 "$N_NODES"); do out="$out${out:+,}$(ep "$i")"; done
+        echo "$out"
+}
+running() { [ -n "${PID[$1]:-}" ]; }
+# is_stopped I: nI is stopped by SIGSTOP (state T in /proc).
+is_stopped() {
+        running "$1" && [ "$(cut -d' ' -f3 "/proc/${PID[$1]}/stat" 2>/dev/null)" = T ]
+}
+
+rkc() { "$RKC_BIN" "$@"; }
+raftctl() { "$RAFTCTL" "$@"; }
+
+# node_answers I: its Admin.Status answers.
+node_answers() { rkc -t 500 -e "$(ep "$1")" status >/dev/null 2>&1; }
+
+# start_node I [ARGS...]: start rafktord for nI in the background (log $T/nI.log) and wait
+# until it answers.
+start_node() {
+        local i=$1
+        shift
+        running "$i" && fail "n$i is already running"
+        echo "=== start $(date +%T.%3N)" >> "$T/n$i.log"
+        "$RAFKTORD" -c "$T/n$i.conf" "$@" >> "$T/n$i.log" 2>&1 &
+        PID[$i]=$!
+        wait_until 10000 "n$i to answer on $(ep "$i")" node_answers "$i"
+}
+
+# stop_node I: SIGTERM, wait; the exit code must be 0 (a clean stop).
+stop_node() {
+        local i=$1 rc=0
+        running "$i" || fail "n$i is not running"
+        kill -TERM "${PID[$i]}"
+        wait "${PID[$i]}" || rc=$?
+        PID[$i]=
+        [ "$rc" -eq 0 ] || fail "n$i exited with $rc after SIGTERM (expected a clean stop, 0)"
+}
+
+# kill_node I: SIGKILL, wait.
+kill_node() {
+        local i=$1
+        running "$i" || fail "n$i is not running"
+        kill -KILL "${PID[$i]}"
+        wait "${PID[$i]}" 2>/dev/null
+        PID[$i]=
+}
+
+# status_field I FIELD: a field of nI's status line (id role term leader commit applied
+# last), empty when it does not answer.
+status_field() {
+        rkc -t 500 -e "$(ep "$1")" status 2>/dev/null |
+                sed -n "s/.* $2=\([^ ]*\).*/\1/p; s/^$2=\([^ ]*\).*/\1/p" | head -n 1
+}
+
+# leader_agreed: prints the leader's number when exactly one running node is leader and
+# every running node names it, in the same term; fails otherwise.
+leader_agreed() {
+        local i role leader term lead= lterm= n_lead=0 line
+        for i in $(seq 1 "$N_NODES"); do
+                running "$i" || continue
+                is_stopped "$i" && continue
+                line=$(rkc -t 500 -e "$(ep "$i")" status 2>/dev/null) || return 1
+                role=$(echo "$line" | sed -n 's/.* role=\([^ ]*\).*/\1/p')
+                leader=$(echo "$line" | sed -n 's/.* leader=\([^ ]*\).*/\1/p')
+                term=$(echo "$line" | sed -n 's/.* term=\([^ ]*\).*/\1/p')
+                [ "$leader" != - ] || return 1
+                [ -z "$lead" ] && lead=$leader lterm=$term
+                [ "$leader" = "$lead" ] && [ "$term" = "$lterm" ] || return 1
+                [ "$role" = leader ] && n_lead=$((n_lead + 1))
+        done
+        [ "$n_lead" -eq 1 ] || return 1
+        echo "${lead#n}"
+}
+
+# wait_leader TIMEOUT_MS [EXCEPT]: wait for an agreed leader (other than nEXCEPT); sets
+# LEADER to its number.
+wait_leader() {
+        local timeout=$1 except=${2:-} deadline l
+        deadline=$(( $(now_ms) + timeout ))
+        while :; do
+                l=$(leader_agreed) && [ "$l" != "$except" ] && break
+                [ "$(now_ms)" -ge "$deadline" ] &&
+                        fail "no agreed leader${except:+ other than n$except} within ${timeout} ms"
+                sleep 0.02
+        done
+        LEADER=$l
+}
+
+# caught_up I J: nI has applied everything nJ has committed (both answer).
+caught_up() {
+        local a c
+        a=$(status_field "$1" applied)
+        c=$(status_field "$2" commit)
+        [ -n "$a" ] && [ -n "$c" ] && [ "$a" -ge "$c" ]
+}
