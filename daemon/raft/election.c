@@ -56,8 +56,13 @@ int raft__become_follower(struct raft *r, raft_time_t now, const char *leader,
                 r->leader[0] = '\0';
                 r->leader_contact_valid = false;
         }
-        raft__reset_election_timer(r, now);
+        /* Figure 2: the election timer restarts only on AppendEntries from
+         * the current leader or on granting a vote (callers do that). A
+         * higher term alone must not push the timeout back, or a candidate
+         * that can never win (stale log, no pre-vote) would keep the others
+         * from ever timing out. A former leader arms its timer here. */
         if (was_leader) {
+                raft__reset_election_timer(r, now);
                 raft__transfer_abort(r);
                 r->round_needed = false;
                 /* Thesis 6.4: a read index is only valid while leading. */

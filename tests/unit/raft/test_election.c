@@ -379,6 +379,32 @@ static void test_transfer_hands_leadership_to_target(void **state)
         h_free(&c);
 }
 
+/* Figure 2: a follower converts to candidate "If election timeout elapses
+ * without receiving AppendEntries RPC from current leader or granting vote
+ * to candidate": a higher term alone (here from a candidate whose stale log
+ * is refused) does not push the timeout back, so a candidate that can never
+ * win cannot keep the others from timing out. */
+static void test_refused_higher_term_vote_does_not_reset_election_timer(void **state)
+{
+        struct solo s;
+        struct raft_msg m;
+        raft_time_t deadline;
+
+        (void)state;
+        solo_init(&s, "n1", 3, NULL);
+        deadline = raft_next_deadline(s.r);
+        s.now = deadline - 10;
+        m = msg_vote("n3", "n1", 5, 0, 0, false);
+        solo_recv(&s, &m);
+        solo_persist(&s);
+        assert_int_equal(status_of(&s).term, 5);
+        assert_false(fx_find_msg(&s.out, RAFT_MSG_VOTE_RESP, 0)->msg.vote_resp.granted);
+        assert_int_equal(raft_next_deadline(s.r), deadline);
+        solo_tick(&s, 10);
+        assert_int_equal(status_of(&s).role, RAFT_PRE_CANDIDATE);
+        solo_free(&s);
+}
+
 /* raft.h: "A node without configuration (empty log) never starts
  * elections". */
 static void test_node_without_configuration_never_starts_election(void **state)
@@ -522,6 +548,7 @@ int main(void)
                 cmocka_unit_test(test_timeout_now_starts_election_immediately),
                 cmocka_unit_test(test_timeout_now_from_stale_term_or_non_leader_ignored),
                 cmocka_unit_test(test_transfer_hands_leadership_to_target),
+                cmocka_unit_test(test_refused_higher_term_vote_does_not_reset_election_timer),
                 cmocka_unit_test(test_node_without_configuration_never_starts_election),
                 cmocka_unit_test(test_election_timeout_random_within_bounds),
                 cmocka_unit_test(test_candidate_steps_down_on_append_from_current_term_leader),
