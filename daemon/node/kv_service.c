@@ -106,6 +106,11 @@ static int encode_command(enum kv_req_kind kind, const ProtobufCMessage *pb, uin
         return 0;
 }
 
+static bool kind_is_write(enum kv_req_kind kind)
+{
+        return kind == KV_REQ_PUT || kind == KV_REQ_DELETE || kind == KV_REQ_CAS;
+}
+
 static bool is_stale_read(enum kv_req_kind kind, const ProtobufCMessage *pb)
 {
         if (kind == KV_REQ_GET)
@@ -120,6 +125,7 @@ static void on_request(struct net_call *call, const struct net_msg *msg, enum kv
         int64_t deadline = now + (int64_t)n->cfg->request_timeout_ms;
         uint8_t *cmd = NULL;
         size_t cmd_len = 0;
+        const char *what;
         struct kv_req *q;
         int r;
 
@@ -139,19 +145,19 @@ static void on_request(struct net_call *call, const struct net_msg *msg, enum kv
         q->call = call;
         q->deadline_ms = deadline;
         q->handle = n->next_handle++;
-        if (kind != KV_REQ_GET && kind != KV_REQ_RANGE &&
-            encode_command(kind, msg->pb, &cmd, &cmd_len) < 0)
+        if (kind_is_write(kind) && encode_command(kind, msg->pb, &cmd, &cmd_len) < 0)
                 goto oom;
         RB_INSERT(kv_req_tree, &n->reqs, q);
         net_call_set_data(call, q);
 
-        if (cmd)
+        if (kind_is_write(kind))
                 r = raft_propose(n->raft, now, q->handle, cmd, cmd_len, (raft_time_t)deadline,
                                  &n->out);
         else
                 r = raft_read(n->raft, now, q->handle, is_stale_read(kind, msg->pb),
                               (raft_time_t)deadline, &n->out);
         free(cmd);
+        what = kind_is_write(kind) ? "raft_propose" : "raft_read";
         if (r < 0) {
                 /* Refused outright: no effect names this handle. */
                 struct kv_req *t = req_take(n, q->handle);
@@ -160,10 +166,8 @@ static void on_request(struct net_call *call, const struct net_msg *msg, enum kv
                         req_finish(t, r == RAFT_ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED
                                                        : GRPC_STATUS_INTERNAL,
                                    raft_rc_str(r));
-                raft_output_reset(&n->out);
-                return;
         }
-        node_after_input(n, r, "client request");
+        node_after_input(n, r, what);
         return;
 oom:
         req_free(q);

@@ -35,8 +35,8 @@ static void storage_check(struct node *n)
         if (code != 0 && !n->storage_failed) {
                 n->storage_failed = true;
                 snprintf(n->storage_error, sizeof(n->storage_error), "%s", msg);
-                log_error_errno(n->log, code, "event log of %s failed: %s", n->cfg->data_dir,
-                                msg);
+                log_error_errno(n->log, code, "%s stops acknowledging writes: its event log "
+                                "failed (%m)", n->cfg->id);
                 r = raft_storage_failed(n->raft, node_now(n), msg, &n->out);
                 node_after_input(n, r, "raft_storage_failed");
                 if (n->cb.on_storage_error)
@@ -86,7 +86,7 @@ static void evlog_log(void *userdata, enum evlog_level level, const char *msg)
         struct node_wake *w = userdata;
 
         /* Any thread: the logger is thread-safe, the node is not touched. */
-        log_full(w->node ? w->node->log : NULL, (int)level, "event log: %s", msg);
+        log_full(w->node ? w->node->log : NULL, (int)level, "%s", msg);
 }
 
 /* ---- effects ----------------------------------------------------------------------------- */
@@ -289,6 +289,7 @@ static int open_log(struct node *n, char *err, size_t err_len)
         struct evlog_options eo = {
                 .dir = n->cfg->data_dir,
                 .node_id = n->cfg->id,
+                .io = n->io,
                 .segment_size = n->cfg->segment_size,
                 .userdata = n->wake,
                 .log = evlog_log,
@@ -334,6 +335,7 @@ int node_new(const struct node_options *opts, struct node **ret, char *err, size
         if (!n)
                 goto oom;
         n->cfg = opts->config;
+        n->io = opts->io;
         n->loop = opts->loop;
         n->log = opts->log;
         n->cb = opts->callbacks;

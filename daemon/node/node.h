@@ -41,6 +41,7 @@
 #include "lib/log.h"
 
 struct node;
+struct storage_io;
 
 /* What the role callback reports: after every role, term or leader change. */
 struct node_role_info {
@@ -67,6 +68,7 @@ struct node_options {
         struct node_callbacks callbacks;
         const char *version;                 /* Admin.Status version; NULL: PACKAGE_VERSION */
         uint64_t seed;                       /* election jitter; 0: from the clock and id */
+        const struct storage_io *io;         /* NULL: POSIX (tests inject disk faults) */
 };
 
 /* Opens (locks) and recovers config->data_dir, replaying every event into the core;

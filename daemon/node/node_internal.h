@@ -118,6 +118,7 @@ enum {
 
 struct node {
         const struct rafktor_config *cfg;
+        const struct storage_io *io;
         struct net_loop *loop;
         struct log *log;
         struct node_callbacks cb;

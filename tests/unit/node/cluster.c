@@ -67,6 +67,37 @@ static void fill_config(struct tcluster *c, int i, uint32_t request_timeout_ms)
         cfg->log_level = LOG_WARNING;
 }
 
+/* ---- the fault-injecting disk ------------------------------------------------------------ */
+
+static ssize_t faulty_pwrite(void *ctx, int fd, const void *buf, size_t len, uint64_t off)
+{
+        struct tnode *t = ctx;
+        const struct storage_io *p = storage_io_posix();
+        int code = atomic_load(&t->fail_code);
+
+        return code ? code : p->pwrite(p->ctx, fd, buf, len, off);
+}
+
+static int faulty_fdatasync(void *ctx, int fd)
+{
+        struct tnode *t = ctx;
+        const struct storage_io *p = storage_io_posix();
+        int code = atomic_load(&t->fail_code);
+
+        return code ? code : p->fdatasync(p->ctx, fd);
+}
+
+static void faulty_io_init(struct tnode *t)
+{
+        t->io = *storage_io_posix();
+        /* The other operations go to POSIX with this context: it must not need its own. */
+        assert_null(t->io.ctx);
+        t->io.ctx = t;
+        t->io.pwrite = faulty_pwrite;
+        t->io.fdatasync = faulty_fdatasync;
+        atomic_init(&t->fail_code, 0);
+}
+
 void tc_init(struct tcluster *c, uint32_t request_timeout_ms)
 {
         struct net_logger nl = { 0 };
@@ -91,6 +122,7 @@ void tc_init(struct tcluster *c, uint32_t request_timeout_ms)
                 };
 
                 fill_config(c, i, request_timeout_ms);
+                faulty_io_init(&c->n[i]);
                 c->n[i].ch = net_channel_new(c->loop, c->n[i].cfg.listen, &co);
                 assert_non_null(c->n[i].ch);
         }
@@ -118,6 +150,14 @@ void tc_destroy(struct tcluster *c)
         nftw(c->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+static void on_storage_error(void *user, int code, const char *message)
+{
+        struct tnode *t = user;
+
+        (void)message;
+        t->storage_error_code = code;
+}
+
 static void on_role(void *user, const struct node_role_info *info)
 {
         struct tnode *t = user;
@@ -133,8 +173,10 @@ void tc_start(struct tcluster *c, int i)
                 .config = &t->cfg,
                 .loop = c->loop,
                 .log = c->log,
-                .callbacks = { .on_role = on_role, .user = t },
+                .callbacks = { .on_role = on_role, .on_storage_error = on_storage_error,
+                               .user = t },
                 .seed = 0x5eed0000u + (uint64_t)i,
+                .io = &t->io,
         };
         struct net_server_options so = { .max_recv_bytes = t->cfg.max_message_size };
         const struct net_method *m;

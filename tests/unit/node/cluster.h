@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include "daemon/net/loop.h"
 #include "daemon/net/server.h"
 #include "daemon/node/node.h"
+#include "daemon/storage/io.h"
 #include "lib/log.h"
 
 #define TC_NODES 3
@@ -26,6 +28,11 @@ struct tnode {
         struct net_server *srv;
         struct net_channel *ch;         /* the test client's channel to this node */
         unsigned role_changes;          /* from the on_role callback */
+        /* The node's disk: POSIX, except that writes and syncs fail with fail_code (a
+         * negative errno) once it is set (storage thread reads it). */
+        struct storage_io io;
+        atomic_int fail_code;
+        int storage_error_code;         /* from the on_storage_error callback */
 };
 
 struct tcluster {
