@@ -2,6 +2,8 @@
  *
  *   rkc -e ADDR[,ADDR...] [-t MS] status
  *   rkc -e ADDR[,ADDR...] put KEY VALUE [--session CLIENT_ID REQUEST_ID] [--retry-ms MS]
+ *                         [--after FILE]   (connect first, print "connected", send the put
+ *                                           once FILE exists)
  *   rkc -e ADDR get KEY [--stale] [--meta]
  *   rkc -e ADDR verify FILE [--stale]   (FILE: "ack KEY INDEX" lines from load)
  *   rkc -e ADDR raw PATH (--hex HEX | --zeros N) [--stream]
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rafktor.pb-c.h"
 #include "tests/integration/rkc.h"
@@ -24,7 +27,8 @@ static int usage(void)
         fprintf(stderr,
                 "usage: rkc -e ADDR[,ADDR...] [-t MS] COMMAND\n"
                 "  status\n"
-                "  put KEY VALUE [--session CLIENT_ID REQUEST_ID] [--retry-ms MS]\n"
+                "  put KEY VALUE [--session CLIENT_ID REQUEST_ID] [--retry-ms MS] "
+                "[--after FILE]\n"
                 "  get KEY [--stale] [--meta]\n"
                 "  verify FILE [--stale]\n"
                 "  raw PATH (--hex HEX | --zeros N) [--stream]\n"
@@ -79,8 +83,34 @@ static int cmd_status(struct rkc *c)
         return rc;
 }
 
+/* Connects endpoint 0 with a Status call, prints "connected", then runs the loop until
+ * `path` exists (so the next call goes out on an established HTTP/2 connection). */
+static int connect_then_wait(struct rkc *c, const char *path)
+{
+        Rafktor__V1__StatusRequest req = RAFKTOR__V1__STATUS_REQUEST__INIT;
+        ProtobufCMessage *m = NULL;
+        char details[512];
+        int code;
+
+        code = rkc_call(c, 0, "/rafktor.v1.Admin/Status", &req.base,
+                        &rafktor__v1__status_response__descriptor, &m, details,
+                        sizeof(details));
+        if (code != GRPC_STATUS_OK) {
+                fprintf(stderr, "rkc: connecting to %s: %s: %s\n",
+                        net_channel_target(c->ch[0]), rkc_code_name(code), details);
+                return -1;
+        }
+        protobuf_c_message_free_unpacked(m, NULL);
+        printf("connected\n");
+        fflush(stdout);
+        while (access(path, F_OK) < 0)
+                net_loop_run_once(c->loop, net_loop_now_ms() + 10);
+        return 0;
+}
+
 static int cmd_put(struct rkc *c, int argc, char **argv)
 {
+        const char *after = NULL;
         Rafktor__V1__PutRequest req = RAFKTOR__V1__PUT_REQUEST__INIT;
         Rafktor__V1__RequestSession session = RAFKTOR__V1__REQUEST_SESSION__INIT;
         int64_t retry_ms = 0, start = net_loop_now_ms();
@@ -104,10 +134,15 @@ static int cmd_put(struct rkc *c, int argc, char **argv)
                         i += 2;
                 } else if (strcmp(argv[i], "--retry-ms") == 0 && i + 1 < argc) {
                         retry_ms = strtoll(argv[++i], NULL, 10);
+                } else if (strcmp(argv[i], "--after") == 0 && i + 1 < argc) {
+                        after = argv[++i];
                 } else {
                         return usage();
                 }
         }
+        if (after && connect_then_wait(c, after) < 0)
+                return 1;
+        start = net_loop_now_ms();
         for (;;) {
                 ProtobufCMessage *m = NULL;
 
