@@ -306,10 +306,24 @@ static bool decode_result(struct sim *sim, struct hist_op *h, const struct sim_r
         return ok;
 }
 
-/* Another answer to a sessioned write already answered: must be the same bytes. */
+static bool result_is_error(const struct sim_reply *rep)
+{
+        Rafktor__V1__CommandResult *res =
+                rafktor__v1__command_result__unpack(NULL, rep->result_len, rep->result);
+        bool err = !res || res->error_code != 0;
+
+        rafktor__v1__command_result__free_unpacked(res, NULL);
+        return err;
+}
+
+/* Another answer to a sessioned write already answered: must be the same
+ * bytes, unless the state machine refused it as below the session's window
+ * (the client moved on, so the first reply may be forgotten). */
 static void check_repeat(struct sim *sim, struct hist_op *h, const struct sim_reply *rep)
 {
         if (h->lc.status != LC_OK || !h->session || !h->first_result)
+                return;
+        if (result_is_error(rep))
                 return;
         if (rep->result_len != h->first_len ||
             memcmp(rep->result, h->first_result, h->first_len) != 0) {

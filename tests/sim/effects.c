@@ -159,8 +159,9 @@ static int do_apply(struct sim *sim, struct sim_node *n, const struct raft_effec
                          (unsigned long long) e->index, r);
                 return r;
         }
-        trace_add(&sim->trace, sim->now, "%s apply %llu/t%llu %s%s", n->id,
+        trace_add(&sim->trace, sim->now, "%s apply %llu/t%llu@%llums %s%s", n->id,
                   (unsigned long long) e->index, (unsigned long long) e->term,
+                  (unsigned long long) e->leader_time_ms,
                   e->type == RAFT_ENTRY_COMMAND ? "COMMAND"
                                                 : (e->type == RAFT_ENTRY_NOOP ? "NOOP" : "CONFIG"),
                   fx->handle ? " (answers a client)" : "");

@@ -21,6 +21,8 @@ enum sim_ev_type {
         SIM_EV_CLIENT_TIMER,   /* client `client`'s timer, valid if `gen` matches */
         SIM_EV_NEMESIS,        /* the next fault action */
         SIM_EV_CRASH,          /* crash node `node` if still incarnation `gen` */
+        SIM_EV_ISOLATE,        /* cut node `node` off if still incarnation `gen` */
+        SIM_EV_HEAL_LINKS,     /* restore every link */
         SIM_EV_RESTART,        /* restart node `node` (gen: incarnation that crashed) */
 };
 

@@ -111,6 +111,7 @@ void history_check(struct sim *sim)
                          "no verdict: the search of key k%llu (%zu ops) passed %llu states",
                          (unsigned long long) res.bad_key, res.n_key_ops,
                          (unsigned long long) res.states);
+                print_key_history(sim, &res);
                 return;
         }
         sim_fail(sim, "linearizability",

@@ -140,7 +140,10 @@ static uint64_t entry_hash(const struct raft_entry *e)
 {
         uint64_t h = mix(e->index, e->term);
 
+        /* Every field: two entries differing only in leader_time_ms are two
+         * different entries (the KV's session clock reads it). */
         h = mix(h, (uint64_t) e->type);
+        h = mix(h, e->leader_time_ms);
         return mix(h, inv_hash_bytes(e->data, e->len));
 }
 
@@ -197,14 +200,16 @@ static void log_append(struct sim *sim, struct sim_node *n, const struct raft_en
         }
         slot = lm_find(inv, e->index, e->term);
         if (!slot->index) {
-                *slot = (struct lm_slot) { e->index, e->term, chain, n->idx };
+                *slot = (struct lm_slot) { e->index, e->term, chain, n->idx, n->incarnation };
                 inv->lm_n++;
                 return;
         }
         if (slot->chain != chain)
                 sim_fail(sim, "Log Matching",
-                         "%s and %s both hold an entry at index %llu term %llu, but their logs "
-                         "differ at or before it", sim->nodes[slot->node].id, n->id,
+                         "%s (incarnation %llu) and %s (incarnation %llu) both hold an entry at "
+                         "index %llu term %llu, but their logs differ at or before it",
+                         sim->nodes[slot->node].id, (unsigned long long) slot->incarnation,
+                         n->id, (unsigned long long) n->incarnation,
                          (unsigned long long) e->index, (unsigned long long) e->term);
 }
 
@@ -258,6 +263,7 @@ static bool leader_holds(struct sim *sim, struct sim_node *l, raft_index_t i)
         const struct raft_entry *e = raft_log_get(l->raft, i);
 
         if (e && e->term == a->term && e->type == a->type &&
+            e->leader_time_ms == a->leader_time_ms &&
             inv_hash_bytes(e->data, e->len) == a->data_hash)
                 return true;
         sim_fail(sim, "Leader Completeness",
@@ -339,6 +345,7 @@ void inv_on_apply(struct sim *sim, struct sim_node *n, const struct raft_entry *
         a = &inv->applied[e->index];
         if (!a->set) {
                 *a = (struct applied_slot) { .set = true, .term = e->term, .type = e->type,
+                                             .leader_time_ms = e->leader_time_ms,
                                              .data_hash = dh, .reply_hash = rh, .kv_hash = kh,
                                              .known_term = n->term, .node = n->idx };
                 if (e->index > inv->max_applied)
@@ -349,11 +356,14 @@ void inv_on_apply(struct sim *sim, struct sim_node *n, const struct raft_entry *
                         if (l != n && is_current_leader(l) && l->leader_term > a->known_term)
                                 leader_holds(sim, l, e->index);
                 }
-        } else if (a->term != e->term || a->type != e->type || a->data_hash != dh) {
+        } else if (a->term != e->term || a->type != e->type || a->data_hash != dh ||
+                   a->leader_time_ms != e->leader_time_ms) {
                 sim_fail(sim, "State Machine Safety",
-                         "%s applied index %llu as term %llu, but %s applied term %llu there",
-                         n->id, (unsigned long long) e->index, (unsigned long long) e->term,
-                         sim->nodes[a->node].id, (unsigned long long) a->term);
+                         "%s applied index %llu as term %llu (leader time %llu ms), but %s "
+                         "applied term %llu (leader time %llu ms) there", n->id,
+                         (unsigned long long) e->index, (unsigned long long) e->term,
+                         (unsigned long long) e->leader_time_ms, sim->nodes[a->node].id,
+                         (unsigned long long) a->term, (unsigned long long) a->leader_time_ms);
                 return;
         } else if (a->reply_hash != rh || a->kv_hash != kh) {
                 sim_fail(sim, "State Machine Safety",

@@ -62,7 +62,7 @@ static bool model_step(const struct lc_op *op, bool unobserved, const struct lc_
         case LC_CAS:
                 if (s->exists && s->value == op->expect) {
                         next->exists = true;
-                        next->value = op->value;
+                        next->value = unobserved ? LC_UNOBSERVED : op->value;
                         next->version = s->version + 1;
                         return !check || (op->succeeded && op->found &&
                                           op->out_value == next->value &&
@@ -84,6 +84,11 @@ static bool model_step(const struct lc_op *op, bool unobserved, const struct lc_
                 return !check || op->found == s->exists;
         }
         return false;
+}
+
+static bool same_state(const struct lc_state *a, const struct lc_state *b)
+{
+        return a->exists == b->exists && a->value == b->value && a->version == b->version;
 }
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -275,12 +280,15 @@ static int check_key(struct lc_key_run *k, bool *ret_ok)
                         size_t rank = k->anon_rank[e[cur].op];
                         struct lc_state next;
 
-                        /* Unknown puts nobody observes are interchangeable: placing
+                        /* An unknown op that would change nothing (a failing CAS)
+                         * need never be placed: its output is not known.
+                         * Unknown puts nobody observes are interchangeable: placing
                          * them in invoke order loses no linearization (an earlier
                          * one can stand in for a later one) and keeps the search
                          * polynomial in their number. */
                         if ((rank == SIZE_MAX || rank == anon_done) &&
-                            model_step(op, k->unobserved[e[cur].op], &state, &next)) {
+                            model_step(op, k->unobserved[e[cur].op], &state, &next) &&
+                            !(op->status == LC_UNKNOWN && same_state(&state, &next))) {
                                 size_t o = e[cur].op;
 
                                 bits[o / 64] |= UINT64_C(1) << (o % 64);
@@ -373,10 +381,10 @@ static int classify(struct lc_key_run *k)
         for (size_t i = 0; i < k->m; i++) {
                 const struct lc_op *op = &k->ops[k->idx[i]];
 
-                k->unobserved[i] = op->type == LC_PUT &&
+                k->unobserved[i] = (op->type == LC_PUT || op->type == LC_CAS) &&
                                    !bsearch(&op->value, seen, n_seen, sizeof(*seen), u64_cmp);
                 k->anon_rank[i] = SIZE_MAX;
-                if (k->unobserved[i] && op->status == LC_UNKNOWN)
+                if (k->unobserved[i] && op->type == LC_PUT && op->status == LC_UNKNOWN)
                         anon[n_anon++] = i;
         }
         /* Insertion sort by invoke time (ties by position): n_anon is small. */

@@ -41,7 +41,7 @@ void nemesis_init(struct sim *sim)
         nm->profile = (enum sim_profile) prng_below(&sim->rng, PROFILE_COUNT);
         nm->gap_min_ms = prng_range(&sim->rng, 20, 100);
         nm->gap_max_ms = nm->gap_min_ms + prng_range(&sim->rng, 50, 600);
-        nm->leader_crash_pm = nm->profile == PROFILE_CHURN ? 600 : 30;
+        nm->leader_crash_pm = nm->profile == PROFILE_CHURN ? 700 : 30;
         sim_schedule(sim, prng_range(&sim->rng, nm->gap_min_ms, nm->gap_max_ms), SIM_EV_NEMESIS,
                      -1, -1, 0, NULL);
 }
@@ -177,14 +177,35 @@ int nemesis_act(struct sim *sim)
 
 void nemesis_crash(struct sim *sim, struct sim_node *n)
 {
-        crash(sim, n, prng_chance(&sim->rng, 500) ? 100 : 1500);
+        crash(sim, n, sim->nem.profile == PROFILE_CHURN || prng_chance(&sim->rng, 500) ? 150
+                                                                                    : 1500);
 }
 
 void nemesis_on_leader(struct sim *sim, struct sim_node *n)
 {
+        uint64_t pick;
+
         if (sim->healed || !prng_chance(&sim->rng, sim->nem.leader_crash_pm))
                 return;
-        /* Crash it while its first entries are only partly replicated. */
-        sim_schedule(sim, prng_range(&sim->rng, 1, 2 * n->opts.heartbeat_ms), SIM_EV_CRASH,
-                     n->idx, -1, n->incarnation, NULL);
+        /* Cut off or crash the new leader while its first entries are only
+         * partly replicated: chains of such leaders build Figure 8 logs. In
+         * the churn profile a third are cut off at once (this runs inside the
+         * step that made it leader, so its first AppendEntries are lost). */
+        pick = sim->nem.profile == PROFILE_CHURN ? prng_below(&sim->rng, 3) : 1;
+        if (pick == 0) {
+                nemesis_isolate(sim, n);
+                return;
+        }
+        sim_schedule(sim, prng_range(&sim->rng, 1, sim->nem.profile == PROFILE_CHURN ? 60 : 100),
+                     prng_chance(&sim->rng, 500) ? SIM_EV_CRASH : SIM_EV_ISOLATE, n->idx, -1,
+                     n->incarnation, NULL);
+}
+
+void nemesis_isolate(struct sim *sim, struct sim_node *n)
+{
+        net_heal(&sim->net);
+        net_split(&sim->net, 1u << n->idx);
+        sim->nem.partitions++;
+        trace_add(&sim->trace, sim->now, "nemesis: %s cut off", n->id);
+        sim_schedule(sim, prng_range(&sim->rng, 50, 500), SIM_EV_HEAL_LINKS, -1, -1, 0, NULL);
 }

@@ -43,18 +43,24 @@ static int new_core(struct sim *sim, struct sim_node *n)
         return 0;
 }
 
-static void arm_timer(struct sim *sim, struct sim_node *n)
+/* Keeps one tick pending no later than the core's next deadline. A pending
+ * tick that comes earlier is kept (an early tick is harmless); replacing it
+ * on every input would starve it when inputs keep arriving at its time. */
+static void arm_timer(struct sim *sim, struct sim_node *n, bool after_tick)
 {
         raft_time_t d = raft_next_deadline(n->raft);
 
         if (d == UINT64_MAX)
                 return;
         if (d <= sim->now)
-                d = sim->now + 1;
-        if (d == n->tick_at)
+                d = after_tick ? sim->now + 1 : sim->now;
+        if (n->tick_at && n->tick_at <= d)
                 return;
         n->tick_at = d;
         n->tick_gen++;
+        if (sim->trace.verbose)
+                trace_add(&sim->trace, sim->now, "%s timer armed for %llu ms", n->id,
+                          (unsigned long long) d);
         sim_schedule(sim, d - sim->now, SIM_EV_TICK, n->idx, -1, n->tick_gen, NULL);
 }
 
@@ -83,7 +89,7 @@ int node_after_input(struct sim *sim, struct sim_node *n, int rc, const char *wh
                 return 0;
         inv_after_step(sim, n);
         start_flush(sim, n);
-        arm_timer(sim, n);
+        arm_timer(sim, n, strcmp(what, "raft_tick") == 0);
         return 0;
 }
 
@@ -182,6 +188,8 @@ int node_tick(struct sim *sim, struct sim_node *n)
 {
         raft_output_reset(&sim->out);
         n->tick_at = 0;
+        if (sim->trace.verbose)
+                trace_add(&sim->trace, sim->now, "%s tick", n->id);
         return node_after_input(sim, n, raft_tick(n->raft, sim->now, &sim->out), "raft_tick");
 }
 

@@ -97,6 +97,7 @@ static int setup(struct sim *sim)
         sim->net.client_loss_pm = (unsigned) prng_range(rng, 0, 30);
 
         sim->n_nodes = sim->o.nodes;
+        nemesis_init(sim);
         for (unsigned i = 0; i < sim->n_nodes; i++) {
                 struct sim_node *n = &sim->nodes[i];
                 static const size_t batches[] = { 1, 2, 4, 64 };
@@ -109,13 +110,17 @@ static int setup(struct sim *sim)
                 n->opts.election_min_ms = emin;
                 n->opts.election_max_ms = emax;
                 n->opts.heartbeat_ms = 50;
-                n->opts.max_batch_entries = batches[prng_below(rng, 4)];
+                /* One entry per AppendEntries lets an old entry reach a majority
+                 * before the new leader's NOOP: the Figure 8 window. */
+                n->opts.max_batch_entries = sim->nem.profile == PROFILE_CHURN &&
+                                                            prng_chance(rng, 700)
+                                                    ? 1
+                                                    : batches[prng_below(rng, 4)];
                 n->opts.max_inflight = inflight[prng_below(rng, 3)];
                 n->opts.disable_pre_vote = prng_chance(rng, 250);
                 n->opts.disable_check_quorum = prng_chance(rng, 250);
                 disk_init(&n->disk, dmin, dmin + prng_range(rng, 1, 25));
         }
-        nemesis_init(sim);
         clients_init(sim);
         trace_add(&sim->trace, 0, "seed %llu: %u nodes, profile %d, %u clients on %u keys, "
                   "loss %u%% dup %u%% delay %llu..%llu ms", (unsigned long long) sim->o.seed,
@@ -203,6 +208,16 @@ static int dispatch(struct sim *sim, struct sim_ev *ev)
         case SIM_EV_CRASH:
                 if (n->up && ev->gen == n->incarnation && !sim->healed)
                         nemesis_crash(sim, n);
+                break;
+        case SIM_EV_ISOLATE:
+                if (n->up && ev->gen == n->incarnation && !sim->healed)
+                        nemesis_isolate(sim, n);
+                break;
+        case SIM_EV_HEAL_LINKS:
+                if (!sim->healed) {
+                        net_heal(&sim->net);
+                        trace_add(&sim->trace, sim->now, "nemesis: links restored");
+                }
                 break;
         case SIM_EV_RESTART:
                 if (!n->up && ev->gen == n->incarnation) {

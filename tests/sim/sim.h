@@ -183,6 +183,7 @@ struct applied_slot {
         bool set;
         raft_term_t term;
         enum raft_entry_type type;
+        uint64_t leader_time_ms;
         uint64_t data_hash;
         uint64_t reply_hash;
         uint32_t kv_hash;
@@ -195,6 +196,7 @@ struct lm_slot {
         raft_term_t term;
         uint64_t chain;
         int node;
+        uint64_t incarnation;
 };
 
 struct invariants {
@@ -328,5 +330,6 @@ void nemesis_init(struct sim *sim);
 int nemesis_act(struct sim *sim);
 void nemesis_on_leader(struct sim *sim, struct sim_node *n);
 void nemesis_crash(struct sim *sim, struct sim_node *n);
+void nemesis_isolate(struct sim *sim, struct sim_node *n);
 
 #endif

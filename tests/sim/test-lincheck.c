@@ -301,6 +301,29 @@ static void test_many_unobserved_unknown_writes_stay_cheap(void **state)
         assert_false(res.linearizable);
 }
 
+/* Timed-out CAS ops that would fail change nothing: placing them or not is
+ * the same, so they must not multiply the search. */
+static void test_many_unknown_failing_cas_stay_cheap(void **state)
+{
+        enum { N = 200 };
+        struct lc_op h[N + 3];
+        struct lc_result res;
+        (void) state;
+
+        h[0] = put(6, 1, 1, 1, 2);
+        for (size_t i = 1; i <= N; i++)
+                h[i] = with_status(cas(6, 999, 1000 + i, false, 0, 0, 2 + i, 0), LC_UNKNOWN);
+        h[N + 1] = put(6, 2, 2, 5000, 5001);
+        h[N + 2] = get(6, 2, 2, 6000, 6001);
+        assert_int_equal(lc_check(h, N + 3, 100000, &res), 0);
+        assert_false(res.gave_up);
+        assert_true(res.linearizable);
+        h[N + 2] = get(6, 1, 1, 6000, 6001);
+        assert_int_equal(lc_check(h, N + 3, 100000, &res), 0);
+        assert_false(res.gave_up);
+        assert_false(res.linearizable);
+}
+
 static void test_op_format_names_the_operation(void **state)
 {
         char buf[128];
@@ -336,6 +359,7 @@ int main(void)
                 cmocka_unit_test(test_large_concurrent_history_finishes),
                 cmocka_unit_test(test_state_bound_gives_up_without_verdict),
                 cmocka_unit_test(test_many_unobserved_unknown_writes_stay_cheap),
+                cmocka_unit_test(test_many_unknown_failing_cas_stay_cheap),
                 cmocka_unit_test(test_op_format_names_the_operation),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
