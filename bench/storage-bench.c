@@ -31,6 +31,13 @@ static double now(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double cpu_now(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
         double x = *(const double *)a, y = *(const double *)b;
@@ -167,16 +174,18 @@ static void write_replay_log(const char *dir)
         }
 }
 
-/* Seconds to open (recover) the log and replay every event. */
-static double replay_seconds(const char *dir)
+/* Seconds to open (recover) the log and replay every event; the CPU time
+ * it took in *ret_cpu (the wall time suffers on a loaded machine). */
+static double replay_seconds(const char *dir, double *ret_cpu)
 {
         struct replay_count c = { 0 };
         struct recovery_callbacks cb = { .event = count_event, .ud = &c };
         struct evlog *log;
-        double t0 = now(), t;
+        double c0 = cpu_now(), t0 = now(), t;
 
         log = open_log(dir, &cb);
         t = now();
+        *ret_cpu = cpu_now() - c0;
         evlog_close(log);
         if (c.n != REPLAY_EVENTS) {
                 fprintf(stderr, "replayed %llu events, expected %llu\n",
@@ -243,13 +252,18 @@ int main(int argc, char **argv)
         snprintf(dir, sizeof(dir), "%s/replay", base);
         write_replay_log(dir);
         for (int r = 0; r < runs; r++)
-                v[r] = replay_seconds(dir);
+                v[r] = replay_seconds(dir, &pre[r]);
         {
                 double s = median(v, runs);
-                printf("replay of %llu events: %.3f s (%.0f events/s, %.0f MB/s)\n",
-                       REPLAY_EVENTS, s, (double)REPLAY_EVENTS / s,
+                printf("replay of %llu events: %.3f s wall, %.3f s CPU (%.0f events/s, "
+                       "%.0f MB/s wall)\n",
+                       REPLAY_EVENTS, s, median(pre, runs), (double)REPLAY_EVENTS / s,
                        (double)REPLAY_EVENTS * EVENT_BYTES / s / 1e6);
         }
+        printf("load average at the end: ");
+        fflush(stdout);
+        if (system("cat /proc/loadavg") != 0)
+                printf("unknown\n");
         rm_dir(base);
         return 0;
 }
