@@ -58,7 +58,8 @@ static struct json_object *event_json(struct tool_ctx *c, uint64_t seq, uint8_t 
         json_object_object_add(o, "type", json_object_new_string(event_names[type]));
         switch (type) {
         case 1: {
-                Rafktor__Events__TermChanged *m = rafktor__events__term_changed__unpack(NULL, len, p);
+                Rafktor__Events__TermChanged *m =
+                        rafktor__events__term_changed__unpack(NULL, len, p);
                 if (!m)
                         goto bad;
                 json_object_object_add(o, "term", json_object_new_uint64(m->term));

@@ -42,6 +42,12 @@ static int cmp_seg(const void *a, const void *b)
         return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
 }
 
+static int cmp_seq(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+        return x < y ? -1 : x > y;
+}
+
 static bool is_temp_name(const char *name)
 {
         size_t n = strlen(name);
@@ -98,12 +104,7 @@ static int list_files(const struct storage_io *io, const char *dir, struct recov
                 }
         }
         qsort(ret->segments, ret->n_segments, sizeof(*ret->segments), cmp_seg);
-        for (size_t i = 1; i < ret->n_snapshots; i++)
-                for (size_t j = i; j > 0 && ret->snapshot_seqs[j - 1] > ret->snapshot_seqs[j]; j--) {
-                        uint64_t t = ret->snapshot_seqs[j];
-                        ret->snapshot_seqs[j] = ret->snapshot_seqs[j - 1];
-                        ret->snapshot_seqs[j - 1] = t;
-                }
+        qsort(ret->snapshot_seqs, ret->n_snapshots, sizeof(uint64_t), cmp_seq);
 out:
         storage_names_free(names, n);
         return r;

@@ -76,7 +76,8 @@ int segment_header_parse(const uint8_t *buf, size_t len, struct segment_header *
                 *why = "unsupported segment format version";
                 return -EBADMSG;
         }
-        if (storage_get_u32(buf + HDR_RESERVED1) != 0 || storage_get_u32(buf + HDR_RESERVED2) != 0) {
+        if (storage_get_u32(buf + HDR_RESERVED1) != 0 ||
+            storage_get_u32(buf + HDR_RESERVED2) != 0) {
                 *why = "reserved header bytes are not zero";
                 return -EBADMSG;
         }

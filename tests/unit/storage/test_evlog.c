@@ -114,7 +114,8 @@ static int gated_fdatasync(void *ctx, int fd)
         }
 FWD(open, int, (void *ctx, const char *p, int f), (g->inner->ctx, p, f))
 FWD(close, int, (void *ctx, int fd), (g->inner->ctx, fd))
-FWD(pread, ssize_t, (void *ctx, int fd, void *b, size_t n, uint64_t o), (g->inner->ctx, fd, b, n, o))
+FWD(pread, ssize_t, (void *ctx, int fd, void *b, size_t n, uint64_t o),
+    (g->inner->ctx, fd, b, n, o))
 FWD(fsync, int, (void *ctx, int fd), (g->inner->ctx, fd))
 FWD(ftruncate, int, (void *ctx, int fd, uint64_t n), (g->inner->ctx, fd, n))
 FWD(fallocate, int, (void *ctx, int fd, uint64_t o, uint64_t n), (g->inner->ctx, fd, o, n))
