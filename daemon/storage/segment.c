@@ -138,6 +138,17 @@ enum segment_rec_status segment_record_parse(const uint8_t *buf, size_t len, uin
                 *why = "record length field larger than the maximum record";
                 return SEGMENT_REC_BAD;
         }
+        /* Cheap field checks before the checksum: the search for a valid
+         * record after damage (segment_scan) tries every aligned offset and
+         * must not checksum megabytes at each. */
+        if (rec[8] < SEGMENT_TYPE_MIN || rec[8] > SEGMENT_TYPE_MAX) {
+                *why = "record type is not a known event type";
+                return SEGMENT_REC_BAD;
+        }
+        if (rec[9] || rec[10] || rec[11]) {
+                *why = "record reserved bytes are not zero";
+                return SEGMENT_REC_BAD;
+        }
         size = segment_record_size(plen);
         if (len - off < size) {
                 *why = "record cut short by the end of the file";
@@ -145,14 +156,6 @@ enum segment_rec_status segment_record_parse(const uint8_t *buf, size_t len, uin
         }
         if (storage_get_u32(rec + 4) != record_crc(rec, size)) {
                 *why = "record checksum mismatch";
-                return SEGMENT_REC_BAD;
-        }
-        if (rec[8] < SEGMENT_TYPE_MIN || rec[8] > SEGMENT_TYPE_MAX) {
-                *why = "record type is not a known event type";
-                return SEGMENT_REC_BAD;
-        }
-        if (rec[9] || rec[10] || rec[11]) {
-                *why = "record reserved bytes are not zero";
                 return SEGMENT_REC_BAD;
         }
         ret->off = off;

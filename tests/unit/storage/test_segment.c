@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -122,6 +123,31 @@ static void test_scan_classifies_zero_tail_torn_tail_and_corruption(void **state
         assert_int_equal(sc.n_records, 0);
 }
 
+/* A tail of random bytes (e.g. a reused block) must be judged quickly:
+ * the search for a valid record after damage filters before checksumming. */
+static void test_random_tail_is_judged_torn_in_bounded_time(void **state)
+{
+        size_t n = 4u << 20, end;
+        uint8_t *buf = malloc(n);
+        uint64_t x = 88172645463325252ull;
+        struct segment_scan sc;
+
+        assert_non_null(buf);
+        end = build(buf, 3);
+        for (size_t i = end; i < n; i++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                buf[i] = (uint8_t)x;
+        }
+        buf[end + 8] = 3; /* a plausible type, then garbage */
+        assert_int_equal(segment_scan(buf, n, NULL, NULL, &sc), 0);
+        assert_int_equal(sc.n_records, 3);
+        assert_int_equal(sc.damage, SEGMENT_TAIL_TORN);
+        assert_int_equal(sc.damage_off, end);
+        free(buf);
+}
+
 static void test_names_round_trip_and_reject_lookalikes(void **state)
 {
         char name[SEGMENT_NAME_LEN + 1];
@@ -144,6 +170,7 @@ int main(void)
                 cmocka_unit_test(test_checksum_covers_length_type_payload_and_padding),
                 cmocka_unit_test(test_type_zero_is_never_valid),
                 cmocka_unit_test(test_scan_classifies_zero_tail_torn_tail_and_corruption),
+                cmocka_unit_test(test_random_tail_is_judged_torn_in_bounded_time),
                 cmocka_unit_test(test_names_round_trip_and_reject_lookalikes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
