@@ -191,8 +191,19 @@ static void log_append(struct sim *sim, struct sim_node *n, const struct raft_en
                 sim_fail(sim, "setup", "out of memory (log mirror)");
                 return;
         }
+        if (e->index > 1 && e->leader_time_ms < n->log[e->index - 1].leader_time_ms) {
+                sim_fail(sim, "leader time never decreases",
+                         "%s appended index %llu stamped %llu ms after index %llu stamped "
+                         "%llu ms", n->id, (unsigned long long) e->index,
+                         (unsigned long long) e->leader_time_ms,
+                         (unsigned long long) e->index - 1,
+                         (unsigned long long) n->log[e->index - 1].leader_time_ms);
+                return;
+        }
         chain = mix(e->index > 1 ? n->log[e->index - 1].chain : 0, entry_hash(e));
-        n->log[e->index] = (struct mirror_entry) { .term = e->term, .chain = chain };
+        n->log[e->index] = (struct mirror_entry) { .term = e->term,
+                                                   .leader_time_ms = e->leader_time_ms,
+                                                   .chain = chain };
         n->log_last = e->index;
         if ((inv->lm_n + 1) * 2 > inv->lm_cap && !lm_grow(inv)) {
                 sim_fail(sim, "setup", "out of memory (log matching)");

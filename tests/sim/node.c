@@ -15,6 +15,11 @@
 
 #include "tests/sim/sim.h"
 
+raft_time_t node_now(const struct sim *sim, const struct sim_node *n)
+{
+        return sim->now + n->clock_offset;
+}
+
 static int new_core(struct sim *sim, struct sim_node *n)
 {
         struct kv_options ko;
@@ -52,6 +57,8 @@ static void arm_timer(struct sim *sim, struct sim_node *n, bool after_tick)
 
         if (d == UINT64_MAX)
                 return;
+        /* The core's clock runs at the node's offset from virtual time. */
+        d = d >= n->clock_offset ? d - n->clock_offset : 0;
         if (d <= sim->now)
                 d = after_tick ? sim->now + 1 : sim->now;
         if (n->tick_at && n->tick_at <= d)
@@ -100,9 +107,9 @@ int node_boot(struct sim *sim, struct sim_node *n)
         if (r < 0)
                 return r;
         raft_output_reset(&sim->out);
-        r = raft_bootstrap(n->raft, &sim->config, sim->now, &sim->out);
+        r = raft_bootstrap(n->raft, &sim->config, node_now(sim, n), &sim->out);
         if (r == RAFT_OK)
-                r = raft_start(n->raft, sim->now, &sim->out);
+                r = raft_start(n->raft, node_now(sim, n), &sim->out);
         trace_add(&sim->trace, sim->now, "%s boot (incarnation %llu)", n->id,
                   (unsigned long long) n->incarnation);
         return node_after_input(sim, n, r, "raft_bootstrap/raft_start");
@@ -146,9 +153,9 @@ int node_restart(struct sim *sim, struct sim_node *n)
                  * daemon does with an empty data directory. */
                 trace_add(&sim->trace, sim->now, "%s restart with an empty disk", n->id);
                 raft_output_reset(&sim->out);
-                r = raft_bootstrap(n->raft, &sim->config, sim->now, &sim->out);
+                r = raft_bootstrap(n->raft, &sim->config, node_now(sim, n), &sim->out);
                 if (r == RAFT_OK)
-                        r = raft_start(n->raft, sim->now, &sim->out);
+                        r = raft_start(n->raft, node_now(sim, n), &sim->out);
                 return node_after_input(sim, n, r, "raft_bootstrap/raft_start");
         }
         for (size_t i = 0; i < n->disk.n; i++) {
@@ -164,7 +171,7 @@ int node_restart(struct sim *sim, struct sim_node *n)
         trace_add(&sim->trace, sim->now, "%s restart: replayed %zu events (last seq %llu)",
                   n->id, n->disk.n, (unsigned long long) disk_durable_seq(&n->disk));
         raft_output_reset(&sim->out);
-        r = raft_start(n->raft, sim->now, &sim->out);
+        r = raft_start(n->raft, node_now(sim, n), &sim->out);
         return node_after_input(sim, n, r, "raft_start");
 }
 
@@ -190,13 +197,14 @@ int node_tick(struct sim *sim, struct sim_node *n)
         n->tick_at = 0;
         if (sim->trace.verbose)
                 trace_add(&sim->trace, sim->now, "%s tick", n->id);
-        return node_after_input(sim, n, raft_tick(n->raft, sim->now, &sim->out), "raft_tick");
+        return node_after_input(sim, n, raft_tick(n->raft, node_now(sim, n), &sim->out),
+                                "raft_tick");
 }
 
 int node_receive(struct sim *sim, struct sim_node *n, const struct raft_msg *m)
 {
         raft_output_reset(&sim->out);
-        return node_after_input(sim, n, raft_receive(n->raft, sim->now, m, &sim->out),
+        return node_after_input(sim, n, raft_receive(n->raft, node_now(sim, n), m, &sim->out),
                                 "raft_receive");
 }
 
@@ -205,6 +213,6 @@ int node_flush_done(struct sim *sim, struct sim_node *n)
         raft_seq_t durable = disk_flush_done(&n->disk);
 
         raft_output_reset(&sim->out);
-        return node_after_input(sim, n, raft_persisted(n->raft, sim->now, durable, &sim->out),
+        return node_after_input(sim, n, raft_persisted(n->raft, node_now(sim, n), durable, &sim->out),
                                 "raft_persisted");
 }

@@ -75,10 +75,11 @@ int requests_arrive(struct sim *sim, struct sim_node *n, struct sim_request *req
                   (unsigned long long) handle, req->from_node >= 0 ? " (forwarded)" : "");
         raft_output_reset(&sim->out);
         if (req->is_read)
-                rc = raft_read(n->raft, sim->now, handle, false, req->deadline, &sim->out);
+                rc = raft_read(n->raft, node_now(sim, n), handle, false,
+                               req->deadline + n->clock_offset, &sim->out);
         else
-                rc = raft_propose(n->raft, sim->now, handle, req->cmd, req->cmd_len,
-                                  req->deadline, &sim->out);
+                rc = raft_propose(n->raft, node_now(sim, n), handle, req->cmd, req->cmd_len,
+                                  req->deadline + n->clock_offset, &sim->out);
         return node_after_input(sim, n, rc, req->is_read ? "raft_read" : "raft_propose");
 }
 

@@ -106,6 +106,8 @@ static int setup(struct sim *sim)
 
                 n->idx = (int) i;
                 snprintf(n->id, sizeof(n->id), "n%u", i + 1);
+                /* Clocks share a rate but not an origin (raft.h: any origin). */
+                n->clock_offset = prng_chance(rng, 500) ? 0 : prng_range(rng, 1, 100000);
                 raft_options_default(&n->opts, n->id, 0);
                 n->opts.election_min_ms = emin;
                 n->opts.election_max_ms = emax;

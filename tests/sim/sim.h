@@ -88,6 +88,7 @@ struct node_req {
  * running hash of the prefix so Log Matching is checked in O(1) per entry. */
 struct mirror_entry {
         raft_term_t term;
+        uint64_t leader_time_ms;
         uint64_t chain;
 };
 
@@ -96,6 +97,7 @@ struct sim_node {
         char id[RAFT_ID_MAX];
         bool up;
         uint64_t incarnation;
+        uint64_t clock_offset; /* the node's clock reads virtual time + this */
         struct raft_options opts;
         struct raft *raft;
         struct kv *kv;
@@ -272,6 +274,7 @@ int sim_schedule(struct sim *sim, uint64_t delay, enum sim_ev_type type, int nod
 int sim_node_by_id(const struct sim *sim, const char *id);
 
 /* node.c */
+raft_time_t node_now(const struct sim *sim, const struct sim_node *n);
 int node_boot(struct sim *sim, struct sim_node *n);
 int node_crash(struct sim *sim, struct sim_node *n);
 int node_restart(struct sim *sim, struct sim_node *n);
