@@ -148,6 +148,8 @@ is_stopped() {
         running "$1" && [ "$(cut -d' ' -f3 "/proc/${PID[$1]}/stat" 2>/dev/null)" = T ]
 }
 
+# Foreground only: a job started in the background must run "$RKC_BIN" itself, so that
+# $! is the client and not a subshell around it.
 rkc() { "$RKC_BIN" "$@"; }
 raftctl() { "$RAFTCTL" "$@"; }
 
@@ -224,6 +226,23 @@ wait_leader() {
                 sleep 0.02
         done
         LEADER=$l
+}
+
+# applied_at_least I N: nI answers and has applied index N.
+applied_at_least() {
+        local a
+        a=$(status_field "$1" applied)
+        [ -n "$a" ] && [ "$a" -ge "$2" ]
+}
+
+# wait_caught_up TIMEOUT_MS I J: nI applies what nJ had committed when the wait began (a
+# fixed target, so a stream of writes does not move it).
+wait_caught_up() {
+        local target
+        target=$(status_field "$3" commit)
+        [ -n "$target" ] || fail "n$3 does not answer"
+        wait_until "$1" "n$2 to apply index $target (n$3's commit)" \
+                applied_at_least "$2" "$target"
 }
 
 # caught_up I J: nI has applied everything nJ has committed (both answer).

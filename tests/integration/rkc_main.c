@@ -183,8 +183,15 @@ static int get_one(struct rkc *c, const char *key, bool stale, Rafktor__V1__GetR
         req.key.data = (uint8_t *)key;
         req.key.len = strlen(key);
         req.stale = stale;
-        code = rkc_call(c, 0, "/rafktor.v1.KV/Get", &req.base,
-                        &rafktor__v1__get_response__descriptor, &m, details, sizeof(details));
+        /* Like a real client, retry a read the cluster refused for now (an election). */
+        for (int64_t until = net_loop_now_ms() + c->timeout_ms;;) {
+                code = rkc_call(c, 0, "/rafktor.v1.KV/Get", &req.base,
+                                &rafktor__v1__get_response__descriptor, &m, details,
+                                sizeof(details));
+                if (code != GRPC_STATUS_UNAVAILABLE || net_loop_now_ms() >= until)
+                        break;
+                net_loop_run_once(c->loop, net_loop_now_ms() + 20);
+        }
         if (code != GRPC_STATUS_OK) {
                 fprintf(stderr, "rkc: get %s via %s: %s: %s\n", key,
                         net_channel_target(c->ch[0]), rkc_code_name(code), details);

@@ -12,7 +12,7 @@ old=$LEADER
 log "leader n$old"
 
 : > "$T/acks"
-rkc -t 2000 -e "$(all_eps)" load --prefix kill- --count 1500 --inflight 4 \
+"$RKC_BIN" -t 2000 -e "$(all_eps)" load --prefix kill- --count 1500 --inflight 4 \
         > "$T/acks" 2> "$T/load.log" &
 load_pid=$!
 EXTRA_PIDS+=("$load_pid")

@@ -17,7 +17,7 @@ log "leader n$old in term $old_term; SIGSTOP"
 # The write goes out on a connection established before the stop, so the stopped leader
 # finds it in its socket when it resumes, next to the new leader's messages.
 : > "$T/isolated.out"
-rkc -t 10000 -e "$(ep "$old")" put isolated x --after "$T/go" > "$T/isolated.out" 2>&1 &
+"$RKC_BIN" -t 10000 -e "$(ep "$old")" put isolated x --after "$T/go" > "$T/isolated.out" 2>&1 &
 put_pid=$!
 EXTRA_PIDS+=("$put_pid")
 wait_until 5000 "the isolated writer to connect" grep -q '^connected' "$T/isolated.out"
