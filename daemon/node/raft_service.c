@@ -42,6 +42,12 @@ static bool admit(struct node *n, struct net_call *call, enum raft_msg_type t,
                                 "%s", err);
                 return false;
         }
+        if (strcmp(m->from, n->cfg->id) == 0) {
+                net_call_finish(call, GRPC_STATUS_INVALID_ARGUMENT,
+                                "%s is this node's own id; a peer cannot use it", m->from);
+                raft_msg_clear(m);
+                return false;
+        }
         if (!raft_service_is_member(n, m->from)) {
                 log_warning(n->log, "%s from %s refused: %s is not a member",
                             net_call_method(call), net_call_peer(call)->address, m->from);
