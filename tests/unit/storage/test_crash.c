@@ -151,10 +151,76 @@ static void test_crash_at_every_io_call_recovers_durable_prefix(void **state)
         assert_true(crashes > N_SCHEDULES * 10);
 }
 
+/* Start-up after a crash (torn-tail truncation, temp file removal,
+ * compaction) then 5 appends, crashed at each of its I/O calls. */
+static void run_recovery_phase(struct io_sim *sim, uint64_t crash_at, struct outcome *o)
+{
+        struct storage_error err;
+        struct collected c;
+        struct evlog *log;
+        uint64_t last;
+
+        io_sim_crash_at(sim, crash_at);
+        if (test_open(sim, 1024, &c, &log, &err) < 0) {
+                assert_true(io_sim_crashed(sim));
+                o->crashed = true;
+                return;
+        }
+        last = c.n ? c.last_seq : (c.has_snapshot ? c.snap_seq : 0);
+        for (uint64_t s = last + 1; s <= last + 5; s++) {
+                if (test_append_range(log, s, s, 0) < 0)
+                        break;
+                if (s > o->appended)
+                        o->appended = s;
+        }
+        evlog_flush(log, evlog_next_seq(log) - 1);
+        if (evlog_durable(log) > o->durable)
+                o->durable = evlog_durable(log);
+        evlog_close(log);
+        o->crashed = io_sim_crashed(sim);
+}
+
+static void test_crash_during_recovery_recovers_durable_prefix(void **state)
+{
+        uint64_t crashes = 0;
+
+        for (uint64_t seed = 1; seed <= 25; seed++) {
+                for (uint64_t at = 1;; at++) {
+                        struct io_sim *sim = io_sim_new();
+                        struct outcome o;
+
+                        run_schedule(sim, seed, at, &o);
+                        if (!o.crashed) {
+                                io_sim_free(sim);
+                                break;
+                        }
+                        io_sim_reboot(sim, seed * 7919 + at, true);
+                        for (uint64_t at2 = 1;; at2++) {
+                                struct io_sim *again = io_sim_clone(sim);
+                                struct outcome o2 = o;
+
+                                run_recovery_phase(again, at2, &o2);
+                                if (!o2.crashed) {
+                                        io_sim_free(again);
+                                        break;
+                                }
+                                crashes++;
+                                io_sim_reboot(again, at * 31 + at2, at2 % 2 == 0);
+                                check_recovery(again, seed, at * 1000 + at2, &o2);
+                                io_sim_free(again);
+                        }
+                        io_sim_free(sim);
+                }
+        }
+        print_message("%llu crash points during recovery\n", (unsigned long long)crashes);
+        assert_true(crashes > 25 * 10);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_crash_at_every_io_call_recovers_durable_prefix),
+                cmocka_unit_test(test_crash_during_recovery_recovers_durable_prefix),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
