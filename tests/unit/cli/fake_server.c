@@ -220,7 +220,8 @@ static void write_reply(struct fake *f, struct net_call *call,
         }
         if (f->lose_first_reply && !f->lost_one) {
                 f->lost_one = true;
-                net_call_finish(call, GRPC_STATUS_UNAVAILABLE, "connection reset (fake: reply lost)");
+                net_call_finish(call, GRPC_STATUS_UNAVAILABLE,
+                                "connection reset (fake: reply lost)");
                 return;
         }
         if (code != GRPC_STATUS_OK)

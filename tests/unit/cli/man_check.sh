@@ -16,12 +16,14 @@ if ! out=$(mandoc -Tlint -Wwarning "$man" 2>&1) || [ -n "$out" ]; then
         echo "FAIL: mandoc -Tlint -Wwarning $man:"; echo "$out"; fail=1
 fi
 # Commands: the first words after "Commands:" in raftctl --help, plus the shell's own.
-cmds=$("$raftctl" --help | sed -n '/^Commands:/,/^$/p' | sed -n 's/^  \([a-z-]*\)\( \([a-z]*\)\)\{0,1\}.*/\1 \3/p')
-for c in $(echo "$cmds" | awk '{print $1}' | sort -u) exit quit; do
+cmds=$("$raftctl" --help | sed -n '/^Commands:/,/^$/p' | sed -n 's/^  \([a-z-]\{1,\}\).*/\1/p')
+[ -n "$cmds" ] || { echo "FAIL: no commands in raftctl --help"; fail=1; }
+for c in $(echo "$cmds" | sort -u) exit quit; do
         grep -q "^\.It .*Cm $c\b" "$man" || { echo "FAIL: command '$c' not documented"; fail=1; }
 done
 for sub in add remove promote; do
-        grep -q "^\.It Cm member $sub\b" "$man" || { echo "FAIL: 'member $sub' not documented"; fail=1; }
+        grep -q "^\.It Cm member $sub\b" "$man" ||
+                { echo "FAIL: 'member $sub' not documented"; fail=1; }
 done
 # Exit codes: every "= N," in the enum has an ".It N" entry.
 for n in $(sed -n 's/.*RAFTCTL_EXIT_[A-Z_]* = \([0-9]*\),.*/\1/p' "$codes"); do

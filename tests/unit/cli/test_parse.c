@@ -313,7 +313,8 @@ int main(void)
                 cmocka_unit_test(test_short_and_joined_option_forms_are_accepted),
                 cmocka_unit_test(test_help_and_version_are_global_only_before_the_command),
                 cmocka_unit_test(test_bad_global_option_values_are_refused_with_a_reason),
-                cmocka_unit_test(test_endpoints_come_from_the_option_then_the_environment_then_the_socket),
+                cmocka_unit_test(
+                        test_endpoints_come_from_the_option_then_the_environment_then_the_socket),
                 cmocka_unit_test(test_durations_accept_ms_s_m_and_bare_seconds),
                 cmocka_unit_test(test_commands_are_found_by_one_or_two_words),
                 cmocka_unit_test(test_typos_get_the_nearest_command_within_two_edits),

@@ -1,0 +1,281 @@
+/* tests/unit/cli/test_e2e_admin.c: raftctl's operator commands end to end, against fake
+ * servers: status (JSON fields, table, plain, --all), leader, members, log decoding, the
+ * not-yet-supported membership commands (exit 7), usage errors, help, and the shell reading
+ * a script from a pipe.
+ *
+ * Owns: checks of what an operator or a script sees. Must never sleep for a fixed time.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "tests/unit/cli/world.h"
+
+static void test_status_json_has_one_object_per_endpoint_with_the_required_fields(void **state)
+{
+        static const char *const fields[] = {
+                "id", "role", "term", "leader", "commit_index", "applied_index", "last_index",
+        };
+        char eps[1100];
+        struct proc_result r;
+        json_object *j, *o;
+
+        snprintf(eps, sizeof(eps), "%s,%s", W.ep_leader, W.ep_follower);
+        RUN(&r, "-e", eps, "status", "--json");
+        assert_int_equal(r.status, 0);
+        j = parse(&r);
+        assert_true(json_object_is_type(j, json_type_array));
+        assert_int_equal(json_object_array_length(j), 2);
+        for (size_t i = 0; i < 2; i++)
+                for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
+                        assert_true(json_object_object_get_ex(json_object_array_get_idx(j, i),
+                                                              fields[f], NULL));
+        o = json_object_array_get_idx(j, 0);
+        assert_string_equal(jstr(o, "endpoint"), W.ep_leader);
+        assert_string_equal(jstr(o, "id"), "n1");
+        assert_string_equal(jstr(o, "role"), "leader");
+        assert_int_equal(ju64(o, "term"), 7);
+        assert_string_equal(jstr(o, "leader"), "n1");
+        assert_true(ju64(o, "last_index") >= 2);
+        o = json_object_array_get_idx(j, 1);
+        assert_string_equal(jstr(o, "id"), "n2");
+        assert_string_equal(jstr(o, "role"), "follower");
+        assert_string_equal(jstr(o, "leader"), "n1");
+        assert_int_equal(ju64(o, "lag"), 0);    /* the leader's peers say n2 is up to date */
+        json_object_put(j);
+        proc_result_free(&r);
+}
+
+static void test_status_table_and_plain_show_a_row_per_endpoint_and_unreachable_ones(void **state)
+{
+        char eps[1100];
+        struct proc_result r;
+
+        snprintf(eps, sizeof(eps), "%s,%s", W.ep_leader, W.ep_dead);
+        RUN(&r, "-e", eps, "status");
+        assert_int_equal(r.status, 5);
+        assert_non_null(strstr(r.out, "ENDPOINT"));
+        assert_non_null(strstr(r.out, "leader"));
+        assert_non_null(strstr(r.out, "unreachable"));
+        assert_non_null(strstr(r.err, "not every node answered"));
+        proc_result_free(&r);
+
+        RUN(&r, "-e", W.ep_leader, "-w", "plain", "status");
+        assert_int_equal(r.status, 0);
+        assert_null(strstr(r.out, "ENDPOINT"));
+        assert_non_null(strstr(r.out, "\tn1\t"));
+        assert_non_null(strstr(r.out, "\tleader\t7\tn1\t"));
+        proc_result_free(&r);
+
+        RUN(&r, "-e", W.ep_leader, "status", "--all", "--json");
+        assert_int_equal(r.status, 5);          /* n2 and n3 of the fake are not there */
+        assert_non_null(strstr(r.out, "\"id\": \"n1\""));
+        assert_non_null(strstr(r.out, "127.0.0.1:1"));
+        proc_result_free(&r);
+}
+
+static void test_leader_and_members_in_every_format(void **state)
+{
+        struct proc_result r;
+        json_object *j;
+
+        RUN(&r, "-e", W.ep_follower, "leader");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "ID"));
+        assert_non_null(strstr(r.out, "n1"));
+        proc_result_free(&r);
+        RUN(&r, "-e", W.ep_leader, "--json", "leader");
+        assert_int_equal(r.status, 0);
+        j = parse(&r);
+        assert_string_equal(jstr(j, "leader_id"), "n1");
+        assert_string_equal(jstr(j, "leader_address"), W.ep_leader);
+        json_object_put(j);
+        proc_result_free(&r);
+        RUN(&r, "-e", W.ep_noleader, "leader");
+        assert_int_equal(r.status, 6);
+        assert_non_null(strstr(r.err, "knows no leader"));
+        proc_result_free(&r);
+
+        RUN(&r, "-e", W.ep_leader, "members");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "ROLE"));
+        assert_non_null(strstr(r.out, "learner"));
+        proc_result_free(&r);
+        RUN(&r, "-e", W.ep_leader, "-w", "plain", "members");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "n2\t127.0.0.1:1\tvoter\t\n"));
+        assert_non_null(strstr(r.out, "n3\t127.0.0.1:1\tlearner\t\n"));
+        proc_result_free(&r);
+        RUN(&r, "-e", W.ep_leader, "-w", "json", "members");
+        assert_int_equal(r.status, 0);
+        j = parse(&r);
+        assert_int_equal(json_object_array_length(j), 3);
+        assert_string_equal(jstr(json_object_array_get_idx(j, 2), "id"), "n3");
+        json_object_put(j);
+        proc_result_free(&r);
+}
+
+static void test_log_decodes_noop_configuration_and_commands(void **state)
+{
+        struct proc_result r;
+        json_object *j, *entries, *e;
+
+        RUN(&r, "-e", W.ep_follower, "put", "log/k", "v1");
+        assert_int_equal(r.status, 0);
+        proc_result_free(&r);
+        RUN(&r, "-e", W.ep_follower, "cas", "log/k", "v1", "v2");
+        assert_int_equal(r.status, 0);
+        proc_result_free(&r);
+        RUN(&r, "-e", W.ep_follower, "delete", "log/k");
+        assert_int_equal(r.status, 0);
+        proc_result_free(&r);
+
+        RUN(&r, "-e", W.ep_follower, "log");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "INDEX"));
+        assert_non_null(strstr(r.out, "noop"));
+        assert_non_null(strstr(r.out, "configuration n1=127.0.0.1:7401 (voter), n2=127.0.0.1:7402"
+                                      " (voter), n3=127.0.0.1:7403 (learner)"));
+        assert_non_null(strstr(r.out, "put log/k=v1 [client "));
+        assert_non_null(strstr(r.out, "cas log/k if value=v1 then v2"));
+        assert_non_null(strstr(r.out, "delete log/k"));
+        proc_result_free(&r);
+
+        RUN(&r, "-e", W.ep_follower, "--json", "log", "3", "1");
+        assert_int_equal(r.status, 0);
+        j = parse(&r);
+        assert_true(json_object_object_get_ex(j, "entries", &entries));
+        assert_int_equal(json_object_array_length(entries), 1);
+        e = json_object_array_get_idx(entries, 0);
+        assert_int_equal(ju64(e, "index"), 3);
+        assert_string_equal(jstr(e, "type"), "command");
+        assert_string_equal(jstr(e, "op"), "put");
+        assert_string_equal(jstr(e, "key"), "log/k");
+        assert_int_equal(ju64(e, "request_id"), 1);
+        json_object_put(j);
+        proc_result_free(&r);
+
+        RUN(&r, "-e", W.ep_follower, "-w", "plain", "log", "1", "2");
+        assert_int_equal(r.status, 0);
+        assert_true(strncmp(r.out, "1\t7\tnoop\tnoop\n2\t7\tconfiguration\t", 32) == 0);
+        proc_result_free(&r);
+}
+
+static void test_membership_and_snapshot_commands_exit_7_not_supported(void **state)
+{
+        static const char *const cmds[][4] = {
+                { "member", "add", "n4", "127.0.0.1:7404" },
+                { "member", "remove", "n3", NULL },
+                { "member", "promote", "n3", NULL },
+                { "transfer-leader", "n2", NULL, NULL },
+                { "snapshot", NULL, NULL, NULL },
+        };
+        struct proc_result r;
+
+        for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+                RUN(&r, "-e", W.ep_leader, (char *)cmds[i][0], (char *)cmds[i][1],
+                    (char *)cmds[i][2], (char *)cmds[i][3]);
+                assert_int_equal(r.status, 7);
+                assert_non_null(strstr(r.err, "not supported by this daemon yet"));
+                assert_non_null(strstr(r.err, "UNIMPLEMENTED"));
+                proc_result_free(&r);
+        }
+}
+
+static void test_usage_errors_exit_2_with_one_line(void **state)
+{
+        struct proc_result r;
+
+        RUN(&r, "-e", W.ep_leader, "stauts");
+        assert_int_equal(r.status, 2);
+        assert_string_equal(r.err, "raftctl: unknown command 'stauts', did you mean 'status'?\n");
+        proc_result_free(&r);
+        RUN(&r, "-e", W.ep_leader, "put", "only-key");
+        assert_int_equal(r.status, 2);
+        assert_non_null(strstr(r.err, "expected put KEY VALUE"));
+        proc_result_free(&r);
+        RUN(&r, "-w", "yaml", "status");
+        assert_int_equal(r.status, 2);
+        assert_non_null(strstr(r.err, "bad output format 'yaml'"));
+        proc_result_free(&r);
+        RUN(&r, "--timeout", "soon", "status");
+        assert_int_equal(r.status, 2);
+        proc_result_free(&r);
+        RUN(&r, "get", "k", "--bogus");
+        assert_int_equal(r.status, 2);
+        assert_non_null(strstr(r.err, "unknown option '--bogus'"));
+        proc_result_free(&r);
+        RUN(&r, "member");
+        assert_int_equal(r.status, 2);
+        assert_non_null(strstr(r.err, "needs a sub-command"));
+        proc_result_free(&r);
+}
+
+static void test_help_and_version_exit_0(void **state)
+{
+        struct proc_result r;
+
+        RUN(&r, "--help");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "transfer-leader"));
+        proc_result_free(&r);
+        RUN(&r, "cas", "--help");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "--version N"));
+        proc_result_free(&r);
+        RUN(&r, "help", "member", "add");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "--learner"));
+        proc_result_free(&r);
+        RUN(&r, "--version");
+        assert_int_equal(r.status, 0);
+        assert_true(strncmp(r.out, "raftctl ", 8) == 0);
+        proc_result_free(&r);
+}
+
+static void test_piped_shell_runs_every_line_and_reports_the_last_failure(void **state)
+{
+        static const char script[] =
+                "put pipe/k 'two words'\n"
+                "# a comment\n"
+                "\n"
+                "stauts\n"
+                "get pipe/k -w plain\n"
+                "get pipe/missing\n"
+                "get pipe/k --json\n";
+        struct proc_result r;
+
+        run_in(&r, script, strlen(script), "-e", W.ep_leader, "shell", (char *)NULL);
+        assert_int_equal(r.status, 3);
+        assert_non_null(strstr(r.err, "did you mean 'status'?"));
+        assert_non_null(strstr(r.err, "pipe/missing' not found"));
+        assert_non_null(strstr(r.out, "two words"));
+        assert_non_null(strstr(r.out, "\"value\": \"two words\""));
+        assert_null(strstr(r.out, "> "));       /* no prompt when stdin is not a terminal */
+        proc_result_free(&r);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(
+                        test_status_json_has_one_object_per_endpoint_with_the_required_fields),
+                cmocka_unit_test(
+                        test_status_table_and_plain_show_a_row_per_endpoint_and_unreachable_ones),
+                cmocka_unit_test(test_leader_and_members_in_every_format),
+                cmocka_unit_test(test_log_decodes_noop_configuration_and_commands),
+                cmocka_unit_test(test_membership_and_snapshot_commands_exit_7_not_supported),
+                cmocka_unit_test(test_usage_errors_exit_2_with_one_line),
+                cmocka_unit_test(test_help_and_version_exit_0),
+                cmocka_unit_test(test_piped_shell_runs_every_line_and_reports_the_last_failure),
+        };
+
+        return cmocka_run_group_tests(tests, setup_world, teardown_world);
+}
