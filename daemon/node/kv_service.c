@@ -485,3 +485,13 @@ void kv_service_stop(struct node *n)
                 req_finish(q, GRPC_STATUS_UNAVAILABLE, "node is shutting down");
         }
 }
+
+size_t node_pending_requests(const struct node *n)
+{
+        struct kv_req *q;
+        size_t count = 0;
+
+        RB_FOREACH(q, kv_req_tree, (struct kv_req_tree *)&n->reqs)
+                count++;
+        return count;
+}

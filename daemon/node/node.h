@@ -25,8 +25,15 @@
  * srv_opts.max_recv_bytes should be config->max_message_size.
  *
  * Threads: every function here runs on the loop thread (the thread that runs the
- * net_loop), outside any loop callback for node_new/node_stop/node_free. Callbacks run on
- * the loop thread too. The evlog storage thread only posts to the loop.
+ * net_loop). None of them runs the loop itself, so node_stop() may be called from a loop
+ * callback (a "stop" post), but never from the node's own callbacks below. Callbacks run
+ * on the loop thread too. The evlog storage thread only posts to the loop.
+ *
+ * Peers: one fail-fast channel per member for Raft messages (back-off 100 ms..1 s), and a
+ * second, wait-for-ready one for client requests a follower forwards to the leader (a
+ * leader that just came up is waited for until the request's deadline instead of failing
+ * at once). A peer message whose sender is not in the configuration is refused
+ * PERMISSION_DENIED; with an empty configuration (config->join) every sender is accepted.
  */
 #pragma once
 
@@ -95,5 +102,7 @@ void node_free(struct node *n);
 /* Read-only views for main (STATUS= every few seconds) and tests. */
 void node_raft_status(const struct node *n, struct raft_status *ret);
 const char *node_id(const struct node *n);
+/* Client requests (KV calls) the node holds: waiting for the core or for the leader. */
+size_t node_pending_requests(const struct node *n);
 /* The event log's sticky error sentence, "" when healthy. */
 const char *node_storage_error(const struct node *n);

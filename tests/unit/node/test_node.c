@@ -335,6 +335,56 @@ static void a_request_from_a_non_member_is_permission_denied(void **state)
         assert_int_equal(after.role, RAFT_LEADER);
 }
 
+/* ---- shutdown -------------------------------------------------------------------------- */
+
+struct async_put {
+        bool done;
+        grpc_status_code code;
+        char details[256];
+};
+
+static void async_put_done(const struct net_result *res, void *user)
+{
+        struct async_put *a = user;
+
+        a->code = res->code;
+        snprintf(a->details, sizeof(a->details), "%s", res->details);
+        a->done = true;
+}
+
+static bool async_put_finished(void *arg)
+{
+        return ((struct async_put *)arg)->done;
+}
+
+static bool node0_holds_a_request(void *arg)
+{
+        struct tcluster *c = arg;
+
+        return node_pending_requests(c->n[0].node) == 1;
+}
+
+static void stopping_a_node_answers_its_pending_requests_unavailable(void **state)
+{
+        static const uint8_t put[] = { 0x0a, 0x01, 'k', 0x12, 0x01, 'v' }; /* key k, value v */
+        struct tcluster *c = *state;
+        struct async_put a = { 0 };
+        int64_t t0;
+
+        tc_start(c, 0);         /* alone: no leader, the request waits inside the node */
+        assert_int_equal(node_pending_requests(c->n[0].node), 0);
+        t0 = net_loop_now_ms();
+        assert_int_equal(net_unary_call_bytes(c->n[0].ch, "/rafktor.v1.KV/Put", put,
+                                              sizeof(put), NULL, t0 + 5000, async_put_done, &a),
+                         0);
+        assert_int_equal(net_loop_run_until(c->loop, node0_holds_a_request, c, t0 + 5000), 0);
+        tc_stop(c, 0);
+        assert_int_equal(net_loop_run_until(c->loop, async_put_finished, &a, t0 + 5000), 0);
+        assert_int_equal(a.code, GRPC_STATUS_UNAVAILABLE);
+        /* Not the node's own timeout, which would have said "no leader elected yet". */
+        assert_string_equal(a.details, "node is shutting down");
+}
+
 /* ---- throughput (a quick number, printed; the real benchmark is a later issue) ----------- */
 
 struct flood {
@@ -435,6 +485,9 @@ int main(int argc, char **argv)
                         setup, teardown),
                 cmocka_unit_test_setup_teardown(
                         a_request_from_a_non_member_is_permission_denied, setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        stopping_a_node_answers_its_pending_requests_unavailable, setup,
+                        teardown),
                 cmocka_unit_test_setup_teardown(puts_per_second_through_the_leader, setup,
                                                 teardown),
         };
