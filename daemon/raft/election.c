@@ -170,10 +170,13 @@ int raft__maybe_win(struct raft *r, raft_time_t now, struct raft_output *out)
 
         if (r->role != RAFT_PRE_CANDIDATE && r->role != RAFT_CANDIDATE)
                 return RAFT_OK;
-        /* The candidate's own vote counts once it is durable: a vote that
-         * could be forgotten by a crash is not a vote. */
-        if (raft__is_voter(r, r->id) &&
-            (r->role == RAFT_PRE_CANDIDATE || r->durable_seq >= r->self_vote_seq))
+        /* A candidate acts in its new term only once TermChanged and Voted
+         * are durable, even when the other voters alone are a majority:
+         * otherwise a crash could make it forget the term and win the same
+         * term a second time with another log (two leaders in one term). */
+        if (r->role == RAFT_CANDIDATE && r->durable_seq < r->self_vote_seq)
+                return RAFT_OK;
+        if (raft__is_voter(r, r->id))
                 votes++;
         for (i = 0; i < r->n_peers; i++)
                 if (r->peers[i].voter && r->peers[i].granted)

@@ -147,6 +147,34 @@ static void test_candidate_own_vote_counts_only_when_durable(void **state)
         solo_free(&s);
 }
 
+/* Found by tests/sim (seed 1564): even when the other voters alone grant a
+ * majority, a candidate becomes leader only once its TermChanged and Voted
+ * events are durable; otherwise a crash makes it forget the term and it can
+ * lead the same term twice with different logs. */
+static void test_candidate_leads_only_after_its_term_is_durable(void **state)
+{
+        struct solo s;
+        struct raft_msg m;
+        raft_term_t t;
+
+        (void)state;
+        solo_init(&s, "n1", 3, no_pre_vote);
+        solo_tick(&s, 1000);
+        t = status_of(&s).term;
+        assert_int_equal(status_of(&s).role, RAFT_CANDIDATE);
+        m = msg_vote_resp("n2", "n1", t, true, false);
+        solo_recv(&s, &m);
+        m = msg_vote_resp("n3", "n1", t, true, false);
+        solo_recv(&s, &m);
+        assert_int_equal(status_of(&s).role, RAFT_CANDIDATE);
+        assert_null(fx_find_msg(&s.out, RAFT_MSG_APPEND, 0));
+        assert_int_equal(raft_persisted(s.r, s.now, solo_last_seq(&s) - 1, &s.out), RAFT_OK);
+        assert_int_equal(status_of(&s).role, RAFT_CANDIDATE);
+        solo_persist(&s);
+        assert_int_equal(status_of(&s).role, RAFT_LEADER);
+        solo_free(&s);
+}
+
 /* Thesis 9.6: a pre-candidate "does not increment its term"; voters of a
  * pre-vote change nothing either, and nothing is persisted. */
 static void test_pre_vote_does_not_change_term(void **state)
@@ -540,6 +568,7 @@ int main(void)
                 cmocka_unit_test(test_at_most_one_vote_per_term),
                 cmocka_unit_test(test_vote_granted_only_after_durable),
                 cmocka_unit_test(test_candidate_own_vote_counts_only_when_durable),
+                cmocka_unit_test(test_candidate_leads_only_after_its_term_is_durable),
                 cmocka_unit_test(test_pre_vote_does_not_change_term),
                 cmocka_unit_test(test_partitioned_node_with_pre_vote_does_not_disrupt_leader),
                 cmocka_unit_test(test_check_quorum_leader_steps_down),
