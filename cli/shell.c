@@ -9,6 +9,8 @@
  * shell_run() runs (raftctl has one shell per process).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,19 @@
 
 static struct cmd_ctx *completion_ctx;
 static char **completion_list;
+
+/* ctrl-c: abandon the line being edited, never the shell. The handler runs on whichever
+ * thread the kernel picked (gRPC has its own); it passes the signal on to the shell's thread
+ * so that libedit's read() there is interrupted. */
+static volatile sig_atomic_t interrupted;
+static pthread_t shell_thread;
+
+static void on_sigint(int sig)
+{
+        interrupted = 1;
+        if (!pthread_equal(pthread_self(), shell_thread))
+                pthread_kill(shell_thread, sig);
+}
 
 /* mkdir -p for the history directory. */
 static int mkdir_parents(char *path)
@@ -213,9 +228,14 @@ static int script_loop(struct cmd_ctx *ctx)
 
 static int interactive_loop(struct cmd_ctx *ctx)
 {
+        struct sigaction sa = { .sa_handler = on_sigint }, old_sa;
         char *hist = history_path();
         char prompt[256];
         int failed = 0;
+
+        shell_thread = pthread_self();
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_sa);        /* no SA_RESTART: reads see EINTR */
 
         rl_readline_name = "raftctl";
         rl_attempted_completion_function = attempt_completion;
@@ -230,7 +250,13 @@ static int interactive_loop(struct cmd_ctx *ctx)
                 int r;
 
                 make_prompt(ctx, prompt, sizeof(prompt));
+                interrupted = 0;
                 line = readline(prompt);
+                if (interrupted) {      /* ctrl-c: drop the line, prompt again */
+                        free(line);
+                        fputs("^C\n", ctx->out);
+                        continue;
+                }
                 if (!line) {            /* ctrl-d */
                         fputc('\n', ctx->out);
                         break;
@@ -245,6 +271,7 @@ static int interactive_loop(struct cmd_ctx *ctx)
                         failed = r;
                 free(line);
         }
+        sigaction(SIGINT, &old_sa, NULL);
         completion_ctx = NULL;
         complete_free(completion_list);
         completion_list = NULL;

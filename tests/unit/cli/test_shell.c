@@ -2,7 +2,8 @@
  *
  * Owns: checks of what an operator sees: the prompt with node, role and term; TAB completion
  * of a command prefix and of member ids asked from the node; history kept across runs (up
- * arrow, ctrl-r); a typo answered with a suggestion without leaving the shell; ctrl-d.
+ * arrow, ctrl-r); a typo answered with a suggestion without leaving the shell; ctrl-c drops
+ * the line; ctrl-d leaves.
  * Must never sleep for a fixed time: every step waits until the expected text appears on the
  * terminal, with a deadline.
  */
@@ -255,7 +256,8 @@ static void test_history_is_kept_across_runs_and_recalled(void **state)
         assert_int_equal(term_end(&t), 0);
 }
 
-static void test_a_typo_gets_a_suggestion_and_the_shell_keeps_going(void **state)
+static void test_a_typo_gets_a_suggestion_and_errors_or_ctrl_c_never_end_the_shell(
+        void **state)
 {
         struct term t;
 
@@ -270,6 +272,12 @@ static void test_a_typo_gets_a_suggestion_and_the_shell_keeps_going(void **state
         term_type(&t, "help get\r");
         term_wait(&t, "Usage: get KEY");
         term_prompt(&t, "> ");
+        term_type(&t, "sta\x03");       /* ctrl-c drops the line, not the shell */
+        term_wait(&t, "^C");
+        term_prompt(&t, "(leader, term 7)> ");
+        term_type(&t, "leader -w plain\r");
+        term_wait(&t, "n1\t");          /* "leader", not "staleader" */
+        term_prompt(&t, "> ");
         term_type(&t, "\x04");
         assert_int_equal(term_end(&t), 3);      /* the last failure: not found */
 }
@@ -281,7 +289,8 @@ int main(void)
                 cmocka_unit_test(test_tab_completes_a_command_prefix_and_the_command_runs),
                 cmocka_unit_test(test_tab_completes_member_ids_asked_from_the_node),
                 cmocka_unit_test(test_history_is_kept_across_runs_and_recalled),
-                cmocka_unit_test(test_a_typo_gets_a_suggestion_and_the_shell_keeps_going),
+                cmocka_unit_test(
+                        test_a_typo_gets_a_suggestion_and_errors_or_ctrl_c_never_end_the_shell),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
