@@ -186,6 +186,13 @@ int daemon_listen_setup(struct net_server *srv, struct net_loop *loop,
         r = take_inherited(dl, srv, loop, err, err_len);
         if (r < 0)
                 goto fail;
+        /* Probe the admin socket before any port is bound, so a refusal leaves the server
+         * without listeners (gRPC asserts when a server with ports is destroyed unstarted). */
+        if (dl->n_unix == 0 && cfg->admin_socket) {
+                r = daemon_listen_prepare_unix(cfg->admin_socket, lg, err, err_len);
+                if (r < 0)
+                        goto fail;
+        }
         if (dl->n_inet > 0)
                 snprintf(dl->desc, sizeof(dl->desc), "%u inherited TCP socket%s", dl->n_inet,
                          dl->n_inet == 1 ? "" : "s");
@@ -200,9 +207,6 @@ int daemon_listen_setup(struct net_server *srv, struct net_loop *loop,
                 snprintf(dl->desc + len, sizeof(dl->desc) - len, " and %u inherited unix "
                          "socket%s", dl->n_unix, dl->n_unix == 1 ? "" : "s");
         else if (cfg->admin_socket) {
-                r = daemon_listen_prepare_unix(cfg->admin_socket, lg, err, err_len);
-                if (r < 0)
-                        goto fail;
                 snprintf(addr, sizeof(addr), "unix:%s", cfg->admin_socket);
                 r = listen_on(srv, addr, err, err_len);
                 if (r < 0)

@@ -5,6 +5,7 @@
  * touch Raft or KV state (the node does) and never block the loop thread once it runs.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct daemon {
         struct daemon_signals *signals;
         struct node *node;
         struct net_server *srv;
+        bool srv_started;
         struct daemon_listen *listen;
 };
 
@@ -87,9 +89,11 @@ static int daemon_start(struct daemon *d)
                 .version = PACKAGE_VERSION,
         };
         r = node_new(&opts, &d->node, err, sizeof(err));
+        if (r < 0 && err[0])
+                return log_error_errno(d->log, r, "%s", err);   /* names dir, file, offset */
         if (r < 0)
-                return log_error_errno(d->log, r, "cannot open the data directory %s: %s",
-                                       cfg->data_dir, err[0] ? err : strerror(-r));
+                return log_error_errno(d->log, r, "cannot open the data directory %s: %m",
+                                       cfg->data_dir);
 
         node_methods(d->node, &methods, &n_methods);
         d->srv = net_server_new(d->loop, methods, n_methods, &(struct net_server_options){
@@ -100,6 +104,7 @@ static int daemon_start(struct daemon *d)
         if (r < 0)
                 return log_error_errno(d->log, r, "%s", err);
         r = net_server_start(d->srv);
+        d->srv_started = true;
         if (r < 0)
                 return log_error_errno(d->log, r, "cannot start the gRPC server: %m");
         r = daemon_listen_start(d->listen, err, sizeof(err));
@@ -123,6 +128,11 @@ static void daemon_stop(struct daemon *d)
         d->listen = NULL;
         if (d->node)
                 node_stop(d->node);             /* fail pending client calls */
+        /* gRPC asserts when a server that holds listening ports is destroyed without having
+         * been started (server.cc: ShutdownCalled() || listeners_.empty()): a start that
+         * failed half-way starts it, and the shutdown below closes it at once. */
+        if (d->srv && !d->srv_started)
+                net_server_start(d->srv);
         if (d->srv)
                 net_server_free(d->srv, DAEMON_SHUTDOWN_TIMEOUT_MS);
         d->srv = NULL;
