@@ -121,7 +121,7 @@ int cmd_status(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd_
 {
         struct client *c = ctx->client;
         struct status_rows rows;
-        struct out_doc d;
+        struct out_doc d = { 0 };
         int r;
 
         if (a->set[cmd_opt_index(cmd, "--all")]) {
@@ -152,7 +152,7 @@ int cmd_leader(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd_
 {
         Rafktor__V1__LeaderRequest req = RAFKTOR__V1__LEADER_REQUEST__INIT;
         Rafktor__V1__LeaderResponse *resp;
-        struct out_doc d;
+        struct out_doc d = { 0 };
         int r;
 
         r = client_call(ctx->client, ADMIN("Leader"), &req.base,
@@ -174,7 +174,7 @@ int cmd_members(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd
 {
         Rafktor__V1__MembersRequest req = RAFKTOR__V1__MEMBERS_REQUEST__INIT;
         Rafktor__V1__MembersResponse *resp;
-        struct out_doc d;
+        struct out_doc d = { 0 };
         int r;
 
         r = client_call(ctx->client, ADMIN("Members"), &req.base,
@@ -190,7 +190,7 @@ int cmd_log(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd_arg
 {
         Rafktor__V1__ReadLogRequest req = RAFKTOR__V1__READ_LOG_REQUEST__INIT;
         Rafktor__V1__ReadLogResponse *resp;
-        struct out_doc d;
+        struct out_doc d = { 0 };
         int r;
 
         if (a->npos > 0 && (r = cmd_u64_arg(ctx, "log FROM", a->pos[0], &req.from_index)))

@@ -109,7 +109,7 @@ int cmd_put(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd_arg
         Rafktor__V1__PutRequest req = RAFKTOR__V1__PUT_REQUEST__INIT;
         Rafktor__V1__RequestSession session = RAFKTOR__V1__REQUEST_SESSION__INIT;
         Rafktor__V1__PutResponse *resp;
-        struct out_doc d;
+        struct out_doc d = { 0 };
         uint8_t *buf;
         int r;
 
@@ -133,7 +133,7 @@ int cmd_get(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd_arg
 {
         Rafktor__V1__GetRequest req = RAFKTOR__V1__GET_REQUEST__INIT;
         Rafktor__V1__GetResponse *resp;
-        struct out_doc d;
+        struct out_doc d = { 0 };
         int r;
 
         req.key = bytes_of(a->pos[0]);
@@ -168,7 +168,7 @@ int cmd_delete(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd_
         Rafktor__V1__DeleteRequest req = RAFKTOR__V1__DELETE_REQUEST__INIT;
         Rafktor__V1__RequestSession session = RAFKTOR__V1__REQUEST_SESSION__INIT;
         Rafktor__V1__DeleteResponse *resp;
-        struct out_doc d;
+        struct out_doc d = { 0 };
         int r;
 
         req.key = bytes_of(a->pos[0]);
@@ -194,7 +194,7 @@ int cmd_cas(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd_arg
         Rafktor__V1__RequestSession session = RAFKTOR__V1__REQUEST_SESSION__INIT;
         Rafktor__V1__CompareAndSwapResponse *resp;
         int vi = cmd_opt_index(cmd, "--version");
-        struct out_doc d;
+        struct out_doc d = { 0 };
         uint8_t *buf;
         int r;
 
@@ -246,7 +246,7 @@ int cmd_range(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd_a
         Rafktor__V1__RangeRequest req = RAFKTOR__V1__RANGE_REQUEST__INIT;
         Rafktor__V1__RangeResponse *resp;
         int li = cmd_opt_index(cmd, "--limit");
-        struct out_doc d;
+        struct out_doc d = { 0 };
         int r;
 
         req.prefix = bytes_of(a->npos ? a->pos[0] : "");
