@@ -12,54 +12,6 @@
 
 #include "tests/sim/sim.h"
 
-static const char *msg_name(enum raft_msg_type t)
-{
-        switch (t) {
-        case RAFT_MSG_APPEND:
-                return "APPEND";
-        case RAFT_MSG_APPEND_RESP:
-                return "APPEND_RESP";
-        case RAFT_MSG_VOTE:
-                return "VOTE";
-        case RAFT_MSG_VOTE_RESP:
-                return "VOTE_RESP";
-        case RAFT_MSG_TIMEOUT_NOW:
-                return "TIMEOUT_NOW";
-        }
-        return "?";
-}
-
-void effects_describe_msg(const struct raft_msg *m, char *buf, size_t size)
-{
-        switch (m->type) {
-        case RAFT_MSG_APPEND:
-                snprintf(buf, size, "APPEND t%llu prev %llu/%llu n=%zu commit %llu",
-                         (unsigned long long) m->term,
-                         (unsigned long long) m->append.prev_index,
-                         (unsigned long long) m->append.prev_term, m->append.n_entries,
-                         (unsigned long long) m->append.commit);
-                break;
-        case RAFT_MSG_APPEND_RESP:
-                snprintf(buf, size, "APPEND_RESP t%llu %s last %llu upto %llu",
-                         (unsigned long long) m->term, m->append_resp.success ? "ok" : "REJECT",
-                         (unsigned long long) m->append_resp.last_log,
-                         (unsigned long long) m->append_resp.last_entry);
-                break;
-        case RAFT_MSG_VOTE:
-                snprintf(buf, size, "%s t%llu last %llu/%llu", m->vote.pre_vote ? "PREVOTE" : "VOTE",
-                         (unsigned long long) m->term, (unsigned long long) m->vote.last_index,
-                         (unsigned long long) m->vote.last_term);
-                break;
-        case RAFT_MSG_VOTE_RESP:
-                snprintf(buf, size, "%s_RESP t%llu %s", m->vote_resp.pre_vote ? "PREVOTE" : "VOTE",
-                         (unsigned long long) m->term,
-                         m->vote_resp.granted ? "granted" : "denied");
-                break;
-        default:
-                snprintf(buf, size, "%s t%llu", msg_name(m->type), (unsigned long long) m->term);
-        }
-}
-
 static int do_send(struct sim *sim, struct sim_node *n, const struct raft_msg *m)
 {
         int to = sim_node_by_id(sim, m->to);
@@ -75,7 +27,7 @@ static int do_send(struct sim *sim, struct sim_node *n, const struct raft_msg *m
         inv_on_send(sim, n, m);
         fate = net_send(&sim->net, &sim->rng, n->idx, to, true, delays);
         /* Deliveries are traced when they happen (run.c); here only losses. */
-        effects_describe_msg(m, what, sizeof(what));
+        trace_describe_msg(m, what, sizeof(what));
         switch (fate) {
         case NET_CUT:
                 trace_add(&sim->trace, sim->now, "%s -> %s %s: CUT", n->id, m->to, what);

@@ -159,11 +159,7 @@ static void heal(struct sim *sim)
 
 static void msg_trace(struct sim *sim, const struct sim_node *n, const struct raft_msg *m)
 {
-        char what[120];
-
-        effects_describe_msg(m, what, sizeof(what));
-        trace_add(&sim->trace, sim->now, "%s <- %s %s%s", n->id, m->from, what,
-                  n->up ? "" : ": node down, dropped");
+        trace_delivery(&sim->trace, sim->now, n->id, m, n->up ? "" : ": node down, dropped");
 }
 
 static int dispatch(struct sim *sim, struct sim_ev *ev)

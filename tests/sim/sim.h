@@ -287,7 +287,6 @@ int node_after_input(struct sim *sim, struct sim_node *n, int rc, const char *wh
 
 /* effects.c */
 int effects_run(struct sim *sim, struct sim_node *n);
-void effects_describe_msg(const struct raft_msg *m, char *buf, size_t size);
 
 /* requests.c */
 int requests_arrive(struct sim *sim, struct sim_node *n, struct sim_request *req);
