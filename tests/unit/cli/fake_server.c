@@ -29,8 +29,9 @@
 #include "raft.pb-c.h"
 
 #define TERM 7
-#define MAX_KEYS 256
-#define MAX_LOG 1024
+#define MAX_KEYS 4096
+#define MAX_LOG 8192
+#define LOG_PAGE_MAX 1000
 #define MAX_SESSIONS 64
 
 struct kv {
@@ -61,6 +62,7 @@ struct fake {
         size_t n_log;
         struct session sessions[MAX_SESSIONS];
         size_t n_sessions;
+        size_t evict;
         int64_t start_ms;
 };
 
@@ -179,6 +181,11 @@ static bool write_prologue(struct fake *f, struct net_call *call,
                 net_call_finish(call, GRPC_STATUS_UNAVAILABLE, "no leader elected yet");
                 return true;
         }
+        if (f->n_log == MAX_LOG || f->n_kvs == MAX_KEYS) {
+                net_call_finish(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                                "fake server full (%d entries, %d keys)", MAX_LOG, MAX_KEYS);
+                return true;
+        }
         if (!s || !s->client_id)
                 return false;
         for (size_t i = 0; i < f->n_sessions; i++) {
@@ -204,11 +211,10 @@ static void write_reply(struct fake *f, struct net_call *call,
                 for (size_t i = 0; i < f->n_sessions; i++)
                         if (f->sessions[i].client_id == s->client_id)
                                 ss = &f->sessions[i];
-                if (!ss) {
-                        if (f->n_sessions == MAX_SESSIONS)
-                                abort();
+                if (!ss && f->n_sessions < MAX_SESSIONS)
                         ss = &f->sessions[f->n_sessions++];
-                }
+                if (!ss)        /* full: forget the oldest sessions first, in turn */
+                        ss = &f->sessions[f->evict++ % MAX_SESSIONS];
                 free(ss->reply);
                 ss->client_id = s->client_id;
                 ss->request_id = s->request_id;
@@ -362,8 +368,11 @@ static void on_range(struct net_call *call, const struct net_msg *msg, void *use
         const Rafktor__V1__RangeRequest *req = (const void *)msg->pb;
         Rafktor__V1__RangeResponse resp = RAFKTOR__V1__RANGE_RESPONSE__INIT;
         Rafktor__V1__ResponseHeader h;
-        Rafktor__V1__KeyValue views[MAX_KEYS], *ptrs[MAX_KEYS];
+        Rafktor__V1__KeyValue *views = calloc(MAX_KEYS, sizeof(*views));
+        Rafktor__V1__KeyValue **ptrs = calloc(MAX_KEYS, sizeof(*ptrs));
 
+        if (!views || !ptrs)
+                abort();
         header(f, &h);
         resp.header = &h;
         resp.kvs = ptrs;
@@ -382,6 +391,8 @@ static void on_range(struct net_call *call, const struct net_msg *msg, void *use
                 resp.n_kvs++;
         }
         net_call_reply(call, &resp.base);
+        free(views);
+        free(ptrs);
 }
 
 static void on_status(struct net_call *call, const struct net_msg *msg, void *user)
@@ -458,10 +469,10 @@ static void on_read_log(struct net_call *call, const struct net_msg *msg, void *
         struct fake *f = user;
         const Rafktor__V1__ReadLogRequest *req = (const void *)msg->pb;
         Rafktor__V1__ReadLogResponse resp = RAFKTOR__V1__READ_LOG_RESPONSE__INIT;
-        Rafktor__V1__LogEntryView v[MAX_LOG], *vp[MAX_LOG];
+        Rafktor__V1__LogEntryView v[LOG_PAGE_MAX], *vp[LOG_PAGE_MAX];
         Rafktor__V1__ResponseHeader h;
         uint64_t from = req->from_index ? req->from_index : 1;
-        uint64_t count = req->count ? req->count : 100;
+        uint64_t count = req->count && req->count < LOG_PAGE_MAX ? req->count : LOG_PAGE_MAX;
 
         header(f, &h);
         resp.header = &h;
