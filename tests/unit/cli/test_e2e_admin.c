@@ -6,6 +6,7 @@
  * Owns: checks of what an operator or a script sees. Must never sleep for a fixed time.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -262,6 +263,55 @@ static void test_piped_shell_runs_every_line_and_reports_the_last_failure(void *
         proc_result_free(&r);
 }
 
+static void test_every_command_answers_in_each_of_the_three_formats(void **state)
+{
+        /* Each command with its table header's first word. */
+        static const char *const cmds[][5] = {
+                { "status", NULL, NULL, NULL, "ENDPOINT" },
+                { "leader", NULL, NULL, NULL, "ID" },
+                { "members", NULL, NULL, NULL, "ID" },
+                { "put", "matrix/k", "v", NULL, "KEY" },
+                { "get", "matrix/k", NULL, NULL, "KEY" },
+                { "cas", "matrix/k", "v", "w", "KEY" },
+                { "range", "matrix/", NULL, NULL, "KEY" },
+                { "log", "1", "3", NULL, "INDEX" },
+                { "delete", "matrix/k", NULL, NULL, "KEY" },
+        };
+        static const char *const formats[] = { "table", "json", "plain" };
+        struct proc_result r;
+
+        for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
+                for (size_t f = 0; f < 3; f++) {
+                        bool again = strcmp(cmds[c][0], "cas") == 0 && f > 0;
+                        json_object *j;
+
+                        /* The key exists for every delete; cas v->w once, then w->w. */
+                        if (strcmp(cmds[c][0], "delete") == 0 && f > 0) {
+                                RUN(&r, "-e", W.ep_leader, "put", "matrix/k", "v");
+                                assert_int_equal(r.status, 0);
+                                proc_result_free(&r);
+                        }
+                        RUN(&r, "-e", W.ep_leader, "-w", (char *)formats[f], (char *)cmds[c][0],
+                            (char *)cmds[c][1], again ? "w" : (char *)cmds[c][2],
+                            (char *)cmds[c][3]);
+                        if (r.status != 0)
+                                fprintf(stderr, "%s -w %s: %s", cmds[c][0], formats[f], r.err);
+                        assert_int_equal(r.status, 0);
+                        assert_true(r.out_len > 0);
+                        if (f == 0) {
+                                assert_true(strncmp(r.out, cmds[c][4], strlen(cmds[c][4])) == 0);
+                        } else if (f == 1) {
+                                j = parse(&r);
+                                json_object_put(j);
+                        } else if (strcmp(cmds[c][0], "get") != 0) {
+                                assert_false(strncmp(r.out, cmds[c][4], strlen(cmds[c][4])) == 0);
+                                assert_non_null(strchr(r.out, '\t'));
+                        }
+                        proc_result_free(&r);
+                }
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -274,6 +324,7 @@ int main(void)
                 cmocka_unit_test(test_membership_and_snapshot_commands_exit_7_not_supported),
                 cmocka_unit_test(test_usage_errors_exit_2_with_one_line),
                 cmocka_unit_test(test_help_and_version_exit_0),
+                cmocka_unit_test(test_every_command_answers_in_each_of_the_three_formats),
                 cmocka_unit_test(test_piped_shell_runs_every_line_and_reports_the_last_failure),
         };
 
