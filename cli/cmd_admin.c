@@ -23,6 +23,7 @@ struct status_rows {
         Rafktor__V1__StatusResponse **resp;     /* NULL: failed, see errors */
         char **errors;
         int first_failure;
+        size_t n_failed;
 };
 
 static void rows_clear(struct status_rows *s)
@@ -68,6 +69,7 @@ static int rows_collect(struct status_rows *s, struct client *c)
                                 return -ENOMEM;
                         if (!s->first_failure)
                                 s->first_failure = r;
+                        s->n_failed++;
                 }
         }
         return 0;
@@ -140,7 +142,8 @@ int cmd_status(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd_
         r = cmd_emit(ctx, &d, r);
         if (r == RAFTCTL_EXIT_OK && rows.first_failure) {
                 r = rows.first_failure;
-                snprintf(ctx->errmsg, sizeof(ctx->errmsg), "status: not every node answered");
+                snprintf(ctx->errmsg, sizeof(ctx->errmsg), "status: %zu of %zu node%s did not answer",
+                         rows.n_failed, rows.n, rows.n == 1 ? "" : "s");
         }
         rows_clear(&rows);
         if (c != ctx->client)

@@ -65,7 +65,7 @@ static void test_status_table_and_plain_show_a_row_per_endpoint_and_unreachable_
         assert_non_null(strstr(r.out, "ENDPOINT"));
         assert_non_null(strstr(r.out, "leader"));
         assert_non_null(strstr(r.out, "unreachable"));
-        assert_non_null(strstr(r.err, "not every node answered"));
+        assert_non_null(strstr(r.err, "status: 1 of 2 nodes did not answer"));
         proc_result_free(&r);
 
         RUN(&r, "-e", W.ep_leader, "-w", "plain", "status");
