@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "daemon/storage/event_codec.h"
+#include "daemon/wire/entry_codec.h"
 #include "events.pb-c.h"
 #include "raft.pb-c.h"
 
@@ -28,31 +29,18 @@
 static int encode_entries(const struct raft_event *ev, uint8_t **ret_buf, size_t *ret_len)
 {
         Rafktor__Events__EntriesAppended m = RAFKTOR__EVENTS__ENTRIES_APPENDED__INIT;
-        size_t n = ev->entries.n;
-        Raftgrpc__LogEntry *es = calloc(n ? n : 1, sizeof(*es));
-        Raftgrpc__LogEntry **ps = calloc(n ? n : 1, sizeof(*ps));
-        int r = 0;
+        struct entry_pb_view view;
+        int r;
 
-        if (!es || !ps) {
-                r = -ENOMEM;
-                goto out;
-        }
-        for (size_t i = 0; i < n; i++) {
-                const struct raft_entry *e = &ev->entries.entries[i];
-                raftgrpc__log_entry__init(&es[i]);
-                es[i].index = e->index;
-                es[i].term = e->term;
-                es[i].type = (Raftgrpc__LogEntryType)e->type;
-                es[i].leader_time_ms = e->leader_time_ms;
-                es[i].data.len = e->len;
-                es[i].data.data = e->data;
-                ps[i] = &es[i];
-        }
-        m.n_entries = n;
-        m.entries = ps;
+        r = entry_pb_view_init(&view, ev->entries.entries, ev->entries.n);
+        if (r < 0)
+                return r;
+        m.n_entries = view.n;
+        m.entries = view.ptrs;
         {
                 size_t len = rafktor__events__entries_appended__get_packed_size(&m);
                 uint8_t *b = malloc(len ? len : 1);
+
                 if (!b) {
                         r = -ENOMEM;
                         goto out;
@@ -62,8 +50,7 @@ static int encode_entries(const struct raft_event *ev, uint8_t **ret_buf, size_t
                 *ret_len = len;
         }
 out:
-        free(es);
-        free(ps);
+        entry_pb_view_free(&view);
         return r;
 }
 
@@ -128,32 +115,13 @@ int event_encode(const struct raft_event *ev, uint8_t **ret_buf, size_t *ret_len
 
 static int decode_entries(const Rafktor__Events__EntriesAppended *m, struct raft_event *ret)
 {
-        struct raft_entry *es = calloc(m->n_entries ? m->n_entries : 1, sizeof(*es));
+        char why[160];
+        int r;
 
-        if (!es)
-                return -ENOMEM;
-        ret->entries.entries = es;
-        ret->entries.n = 0;
-        for (size_t i = 0; i < m->n_entries; i++) {
-                const Raftgrpc__LogEntry *p = m->entries[i];
-                struct raft_entry *e = &es[i];
-                if (p->type != RAFTGRPC__LOG_ENTRY_TYPE__LOG_ENTRY_COMMAND &&
-                    p->type != RAFTGRPC__LOG_ENTRY_TYPE__LOG_ENTRY_NOOP &&
-                    p->type != RAFTGRPC__LOG_ENTRY_TYPE__LOG_ENTRY_CONFIGURATION)
-                        return -EBADMSG;
-                e->index = p->index;
-                e->term = p->term;
-                e->type = (enum raft_entry_type)p->type;
-                e->leader_time_ms = p->leader_time_ms;
-                e->len = p->data.len;
-                if (e->len) {
-                        e->data = malloc(e->len);
-                        if (!e->data)
-                                return -ENOMEM;
-                        memcpy(e->data, p->data.data, e->len);
-                }
-                ret->entries.n = i + 1;
-        }
+        r = entries_from_pb(m->entries, m->n_entries, &ret->entries.entries, why, sizeof(why));
+        if (r < 0)
+                return r;
+        ret->entries.n = m->n_entries;
         return 0;
 }
 
