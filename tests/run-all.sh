@@ -5,7 +5,8 @@
 # Long runs (soak, long fuzzing) are separate make targets: make soak, make fuzz.
 #
 # Environment: JOBS (default 2), SIM_SEEDS (simulator seeds in the normal
-# build; the sanitizer build runs a tenth), SKIP_ASAN=1 to skip that build.
+# build; the sanitizer build runs a tenth), SKIP_ASAN=1 / SKIP_FUZZ=1 to skip
+# those stages, FUZZ_SECONDS (per fuzz target, default 20).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=${JOBS:-2}
@@ -40,11 +41,33 @@ run_build() {
         return $rc
 }
 
+# run_fuzz: build the libFuzzer targets with clang and run each for a bounded
+# time (FUZZ_SECONDS, default 20); `make fuzz` runs them long.
+run_fuzz() {
+        local dir="$top/build-fuzz" t
+        echo "=== fuzz build: configure CC=clang --enable-fuzzing"
+        mkdir -p "$dir"
+        (cd "$dir" && { [ -f Makefile ] || CC=clang "$top/configure" -q --enable-fuzzing; } &&
+                make -s -j"$jobs" $FUZZ_TARGETS) || { failed=$((failed + 1)); return 1; }
+        for t in $FUZZ_SCRIPTS; do
+                if (cd "$dir" && top_builddir="$dir" top_srcdir="$top" \
+                        FUZZ_SECONDS=${FUZZ_SECONDS:-20} sh "$top/$t" > "$dir/${t##*/}.log" 2>&1); then
+                        echo "PASS: $t"; passed=$((passed + 1))
+                else
+                        echo "FAIL: $t"; tail -n 30 "$dir/${t##*/}.log"; failed=$((failed + 1))
+                fi
+        done
+}
+FUZZ_TARGETS="tests/fuzz/fuzz_storage"
+FUZZ_SCRIPTS="tests/fuzz/storage-fuzz.sh"
+
 status=0
 run_build default || status=1
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
         SIM_SEEDS=$(( ${SIM_SEEDS:-10000} / 10 )) run_build asan --enable-sanitizers || status=1
 fi
+
+[ "${SKIP_FUZZ:-0}" = 1 ] || run_fuzz || status=1
 
 echo "tests: $passed passed, $failed failed"
 exit $status
