@@ -335,6 +335,66 @@ static void a_request_from_a_non_member_is_permission_denied(void **state)
         assert_int_equal(after.role, RAFT_LEADER);
 }
 
+static void unary_append_entries_and_request_vote_from_members_get_the_cores_answer(void **state)
+{
+        struct tcluster *c = *state;
+        Raftgrpc__RequestVoteRequest v = RAFTGRPC__REQUEST_VOTE_REQUEST__INIT;
+        Raftgrpc__AppendEntriesRequest a = RAFTGRPC__APPEND_ENTRIES_REQUEST__INIT;
+        Raftgrpc__RequestVoteResponse *vr;
+        Raftgrpc__AppendEntriesResponse *ar;
+        struct raft_status st;
+        struct tresult r;
+        int l, f, g;
+
+        start_all(c);
+        l = tc_wait_leader(c, ELECTION_WAIT_MS);
+        assert_true(l >= 0);
+        f = (l + 1) % TC_NODES;
+        g = (l + 2) % TC_NODES;
+        node_raft_status(c->n[f].node, &st);
+
+        /* A stale vote request from a member: refused, with the follower's term. (Marked
+         * as a transfer: an ordinary one is ignored, unanswered, while the follower hears
+         * from its leader, thesis 4.2.3, and the held call ends at its deadline.) */
+        v.term = st.term - 1;
+        v.leadership_transfer = true;
+        v.candidate.data = (uint8_t *)c->n[g].cfg.id;
+        v.candidate.len = strlen(c->n[g].cfg.id);
+        tc_call(c, f, MSG_PATH_VOTE, &v.base, 2000, &r);
+        if (r.code != GRPC_STATUS_OK)
+                fail_msg("RequestVote: code %d \"%s\"", (int)r.code, r.details);
+        vr = raftgrpc__request_vote_response__unpack(NULL, r.len, r.data);
+        tresult_clear(&r);
+        assert_non_null(vr);
+        assert_false(vr->granted);
+        assert_true(vr->term >= st.term);
+        assert_int_equal(vr->from.len, strlen(c->n[f].cfg.id));
+        assert_memory_equal(vr->from.data, c->n[f].cfg.id, vr->from.len);
+        raftgrpc__request_vote_response__free_unpacked(vr, NULL);
+
+        /* The same without the transfer mark is ignored: the held call is given back when
+         * the caller's deadline passes, and the node goes on answering. */
+        v.leadership_transfer = false;
+        tc_call(c, f, MSG_PATH_VOTE, &v.base, 300, &r);
+        assert_int_equal(r.code, GRPC_STATUS_DEADLINE_EXCEEDED);
+        tresult_clear(&r);
+
+        /* A unary heartbeat in the leader's name and term: accepted, answered in order. */
+        a.term = st.term;
+        a.leader.data = (uint8_t *)c->n[l].cfg.id;
+        a.leader.len = strlen(c->n[l].cfg.id);
+        tc_call(c, f, MSG_PATH_APPEND, &a.base, 2000, &r);
+        if (r.code != GRPC_STATUS_OK)
+                fail_msg("AppendEntries: code %d \"%s\"", (int)r.code, r.details);
+        ar = raftgrpc__append_entries_response__unpack(NULL, r.len, r.data);
+        tresult_clear(&r);
+        assert_non_null(ar);
+        assert_int_equal(ar->term, st.term);
+        assert_true(ar->success);
+        assert_true(ar->last_log >= 1);
+        raftgrpc__append_entries_response__free_unpacked(ar, NULL);
+}
+
 /* ---- shutdown -------------------------------------------------------------------------- */
 
 struct async_put {
@@ -485,6 +545,9 @@ int main(int argc, char **argv)
                         setup, teardown),
                 cmocka_unit_test_setup_teardown(
                         a_request_from_a_non_member_is_permission_denied, setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        unary_append_entries_and_request_vote_from_members_get_the_cores_answer,
+                        setup, teardown),
                 cmocka_unit_test_setup_teardown(
                         stopping_a_node_answers_its_pending_requests_unavailable, setup,
                         teardown),
