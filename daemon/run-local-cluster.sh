@@ -111,5 +111,6 @@ EOF
 # Until Ctrl-C, or until a node exits by itself (then the others are stopped too).
 rc=0
 wait -n "${pids[@]}" || rc=$?
-[ "$stopping" = 1 ] || echo "run-local-cluster: a node exited by itself (exit $rc); see $run/n*.log" >&2
+[ "$stopping" = 1 ] ||
+        echo "run-local-cluster: a node exited by itself (exit $rc); see $run/n*.log" >&2
 exit 1

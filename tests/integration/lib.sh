@@ -107,7 +107,7 @@ free_port() {
 
 # write_config I: $T/nI.conf for member nI of an N_NODES cluster.
 write_config() {
-        local i=$1 k
+        local i=$1 k sep
         {
                 echo "id = \"n$i\";"
                 echo "listen = \"127.0.0.1:${PORT[$i]}\";"
@@ -115,7 +115,8 @@ write_config() {
                 echo "admin_socket = \"$T/n$i.sock\";"
                 echo "peers = ("
                 for k in $(seq 1 "$N_NODES"); do
-                        echo "  { id = \"n$k\"; address = \"127.0.0.1:${PORT[$k]}\"; }$([ "$k" -lt "$N_NODES" ] && echo ,)"
+                        sep=$([ "$k" -lt "$N_NODES" ] && echo ,)
+                        echo "  { id = \"n$k\"; address = \"127.0.0.1:${PORT[$k]}\"; }$sep"
                 done
                 echo ");"
                 echo "log_level = \"${RAFKTOR_LOG_LEVEL:-info}\";"

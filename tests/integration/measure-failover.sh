@@ -39,7 +39,8 @@ for k in $(seq 1 "$runs"); do
         for i in 1 2 3; do [ "$i" = "$l" ] || others="$others${others:+,}$(ep "$i")"; done
         t0=$(now_ms)
         kill_node "$l"
-        out=$("$RKC_BIN" -t "${ATTEMPT_MS:-150}" -e "$others" put "failover-$k" x --retry-ms 10000) ||
+        out=$("$RKC_BIN" -t "${ATTEMPT_MS:-150}" -e "$others" put "failover-$k" x \
+                --retry-ms 10000) ||
                 fail "no successful put within 10 s after killing n$l"
         ms=$(( $(now_ms) - t0 ))
         times+=("$ms")
@@ -49,7 +50,8 @@ for k in $(seq 1 "$runs"); do
         wait_caught_up 10000 "$l" "$LEADER"
 done
 sorted=$(printf '%s\n' "${times[@]}" | sort -n)
-median=$(echo "$sorted" | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}')
+median=$(echo "$sorted" |
+        awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}')
 echo "failover (kill -9 of the leader to the first successful put), $runs runs:" \
      "median $median ms, min $(echo "$sorted" | head -n 1) ms, max $(echo "$sorted" | tail -n 1) ms"
 for i in 1 2 3; do stop_node "$i"; done

@@ -32,7 +32,8 @@ if [ -n "$line" ]; then
 else
         elapsed=$polled
 fi
-log "n$LEADER leads in term $term $elapsed ms after kill -9 of n$old (seen by polling after $polled ms)"
+log "n$LEADER leads in term $term $elapsed ms after kill -9 of n$old" \
+    "(seen by polling after $polled ms)"
 [ "$elapsed" -le 1000 ] || fail "new leader after $elapsed ms, expected within 1000 ms"
 n_before=$(grep -c '^ack ' "$T/acks")
 

@@ -29,7 +29,8 @@ raftctl -e "$(ep 1)" --timeout 3s put lonely 2 > "$T/put2.out" 2>&1 ||
         fail "the put after the second member started failed: $(cat "$T/put2.out")"
 got=$(rkc -e "$(ep 2)" get lonely --meta) || fail "get lonely through n2 failed"
 [ "$got" = "value=2 version=1 create_index=${got#*create_index=}" ] ||
-        fail "lonely through n2: '$got', expected value 2 at version 1 (the failed put wrote nothing)"
+        fail "lonely through n2: '$got', expected value 2 at version 1" \
+             "(the failed put wrote nothing)"
 
 for i in 1 2; do stop_node "$i"; done
 echo "PASS: $TEST_NAME"

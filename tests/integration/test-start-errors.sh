@@ -53,7 +53,9 @@ second same-data "s|^listen = .*|listen = \"127.0.0.1:$other_port\";|; s|n1.sock
         "is in use by another process"
 second same-listen "s|^data_dir = .*|data_dir = \"$T/n1b\";|; s|n1.sock|n1b.sock|" \
         "address already in use"
-second same-admin "s|^data_dir = .*|data_dir = \"$T/n1c\";|; s|^listen = .*|listen = \"127.0.0.1:$other_port\";|" \
+new_dir="s|^data_dir = .*|data_dir = \"$T/n1c\";|"
+new_listen="s|^listen = .*|listen = \"127.0.0.1:$other_port\";|"
+second same-admin "$new_dir; $new_listen" \
         "another process answers on it"
 # The first one still serves on both endpoints.
 node_answers 1 || fail "n1 stopped answering on TCP"
@@ -74,6 +76,7 @@ echo precious > "$T/n1.sock"
 rc=$?
 [ "$rc" -eq 1 ] || fail "starting with a regular file at the admin socket path exited $rc"
 grep -q "exists and is not a socket" "$T/not-a-socket.log" ||
-        fail "no clear error for a regular file at the admin socket path: $(cat "$T/not-a-socket.log")"
+        fail "no clear error for a regular file at the admin socket path:" \
+             "$(cat "$T/not-a-socket.log")"
 [ "$(cat "$T/n1.sock")" = precious ] || fail "the regular file was replaced"
 echo "PASS: $TEST_NAME"
