@@ -19,6 +19,12 @@ out=$(raftctl -e "$(all_eps)" -w plain status) || fail "raftctl status failed: $
 [ "$(echo "$out" | cut -f6 | sort -u)" = "n$LEADER" ] ||
         fail "raftctl status: not every node names n$LEADER as leader: $out"
 
+out=$(raftctl -e "$(all_eps)" --json status) || fail "raftctl --json status failed: $out"
+[ "$(echo "$out" | grep -c '"role": *"leader"')" -eq 1 ] ||
+        fail "raftctl --json status: expected one \"role\": \"leader\": $out"
+[ "$(echo "$out" | grep -c '"id": *"n[123]"')" -ge 3 ] ||
+        fail "raftctl --json status: expected the ids n1..n3: $out"
+
 for i in 1 2 3; do
         raftctl -e "$(ep "$i")" put "key-$i" "value through n$i" >/dev/null ||
                 fail "raftctl put through n$i failed"
