@@ -40,6 +40,7 @@ int raft__write_remember(struct raft *r, uint64_t handle, raft_index_t idx, raft
         r->writes[pos].term = term;
         r->writes[pos].deadline = deadline;
         r->n_writes++;
+        raft__client_deadline_note(r, deadline);
         return RAFT_OK;
 }
 
@@ -93,6 +94,7 @@ static int stash(struct raft *r, uint64_t handle, bool is_read, const uint8_t *d
         s->is_read = is_read;
         s->deadline = deadline;
         r->n_stash++;
+        raft__client_deadline_note(r, deadline);
         return RAFT_OK;
 }
 
@@ -247,6 +249,32 @@ int raft__stash_dispatch(struct raft *r, raft_time_t now, struct raft_output *ou
         return rc;
 }
 
+void raft__client_deadline_note(struct raft *r, raft_time_t deadline)
+{
+        if (deadline < r->client_deadline)
+                r->client_deadline = deadline;
+}
+
+/* Cached: never later than the earliest pending deadline, recomputed
+ * exactly at every tick (an early tick is harmless). */
+raft_time_t raft__client_next_deadline(const struct raft *r)
+{
+        return r->client_deadline;
+}
+
+static void recompute_deadline(struct raft *r)
+{
+        size_t i;
+
+        r->client_deadline = RAFT_TIME_NEVER;
+        for (i = 0; i < r->n_writes; i++)
+                raft__client_deadline_note(r, r->writes[i].deadline);
+        for (i = 0; i < r->n_reads; i++)
+                raft__client_deadline_note(r, r->reads[i].deadline);
+        for (i = 0; i < r->n_stash; i++)
+                raft__client_deadline_note(r, r->stash[i].deadline);
+}
+
 int raft__client_tick(struct raft *r, raft_time_t now, struct raft_output *out)
 {
         size_t i, k;
@@ -287,24 +315,8 @@ int raft__client_tick(struct raft *r, raft_time_t now, struct raft_output *out)
                 r->stash[k++] = r->stash[i];
         }
         r->n_stash = k;
+        recompute_deadline(r);
         return RAFT_OK;
-}
-
-raft_time_t raft__client_next_deadline(const struct raft *r)
-{
-        raft_time_t t = RAFT_TIME_NEVER;
-        size_t i;
-
-        for (i = 0; i < r->n_writes; i++)
-                if (r->writes[i].deadline < t)
-                        t = r->writes[i].deadline;
-        for (i = 0; i < r->n_reads; i++)
-                if (r->reads[i].deadline < t)
-                        t = r->reads[i].deadline;
-        for (i = 0; i < r->n_stash; i++)
-                if (r->stash[i].deadline < t)
-                        t = r->stash[i].deadline;
-        return t;
 }
 
 void raft__client_free(struct raft *r)

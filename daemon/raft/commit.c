@@ -25,41 +25,19 @@ void raft__durable_marks_advance(struct raft *r)
         r->n_marks -= done;
 }
 
-static int cmp_index_desc(const void *a, const void *b)
-{
-        raft_index_t x = *(const raft_index_t *)a, y = *(const raft_index_t *)b;
-
-        return x < y ? 1 : x > y ? -1 : 0;
-}
-
 int raft__leader_maybe_commit(struct raft *r, struct raft_output *out)
 {
-        raft_index_t *m, n_commit;
-        size_t i, n = 0, q;
+        raft_index_t self, n_commit;
 
         (void)out;
         if (r->role != RAFT_LEADER)
                 return RAFT_OK;
-        m = malloc((r->n_peers + 1) * sizeof(*m));
-        if (!m)
-                return RAFT_ENOMEM;
-        /* Thesis 10.2.1: "the leader ... uses its own match index" for
-         * entries it has written durably, in parallel with sending. */
-        if (raft__is_voter(r, r->id))
-                m[n++] = r->durable_index < raft__log_last_index(&r->log)
-                                 ? r->durable_index
-                                 : raft__log_last_index(&r->log);
-        for (i = 0; i < r->n_peers; i++)
-                if (r->peers[i].voter)
-                        m[n++] = r->peers[i].match_index;
-        q = raft__quorum(r);
-        if (n < q) {
-                free(m);
+        /* Thesis 10.2.1: the leader writes its log in parallel with sending
+         * and counts its own match index only for durable entries. */
+        self = r->durable_index < raft__log_last_index(&r->log) ? r->durable_index
+                                                                 : raft__log_last_index(&r->log);
+        if (!raft__quorum_value(r, RAFT_QUORUM_MATCH, self, &n_commit))
                 return RAFT_OK;
-        }
-        qsort(m, n, sizeof(*m), cmp_index_desc);
-        n_commit = m[q - 1];
-        free(m);
         if (n_commit <= r->commit_index)
                 return RAFT_OK;
 #ifndef RAFT_SABOTAGE_COMMIT_OLD_TERM

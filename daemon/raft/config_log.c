@@ -82,6 +82,32 @@ struct raft_peer *raft__peer_find(struct raft *r, const char *id)
         return NULL;
 }
 
+bool raft__quorum_value(struct raft *r, enum raft_quorum_of what, uint64_t self,
+                        uint64_t *ret)
+{
+        uint64_t *v = r->scratch;
+        size_t i, j, n = 0, q = raft__quorum(r);
+
+        if (raft__is_voter(r, r->id))
+                v[n++] = self;
+        for (i = 0; i < r->n_peers; i++)
+                if (r->peers[i].voter)
+                        v[n++] = what == RAFT_QUORUM_MATCH ? r->peers[i].match_index
+                                                           : r->peers[i].round_acked;
+        if (n < q)
+                return false;
+        /* Insertion sort, descending: clusters are small. */
+        for (i = 1; i < n; i++) {
+                uint64_t x = v[i];
+
+                for (j = i; j > 0 && v[j - 1] < x; j--)
+                        v[j] = v[j - 1];
+                v[j] = x;
+        }
+        *ret = v[q - 1];
+        return true;
+}
+
 void raft__peers_free(struct raft *r)
 {
         size_t i;
@@ -101,6 +127,8 @@ int raft__peers_sync(struct raft *r, raft_time_t now)
         struct raft_peer *np;
         size_t i, n = 0;
 
+        if (raft__grow(&r->scratch, &r->cap_scratch, r->config.n + 1, sizeof(*r->scratch)) < 0)
+                return RAFT_ENOMEM;
         np = calloc(r->config.n ? r->config.n : 1, sizeof(*np));
         if (!np)
                 return RAFT_ENOMEM;

@@ -82,6 +82,7 @@ int raft_new(const struct raft_options *opts, struct raft **ret)
         raft__log_init(&r->log);
         r->role = RAFT_FOLLOWER;
         r->election_deadline = RAFT_TIME_NEVER;
+        r->client_deadline = RAFT_TIME_NEVER;
         *ret = r;
         return RAFT_OK;
 }
@@ -96,6 +97,7 @@ void raft_free(struct raft *r)
         free(r->marks);
         raft__held_free(r);
         raft__peers_free(r);
+        free(r->scratch);
         raft__client_free(r);
         free(r);
 }

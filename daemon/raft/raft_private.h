@@ -153,6 +153,8 @@ struct raft {
         bool election_transfer;     /* candidate: started by TimeoutNow */
         struct raft_peer *peers;    /* every server of config but self */
         size_t n_peers;
+        uint64_t *scratch;          /* n_peers + 1 values for quorum sums */
+        size_t cap_scratch;
 
         /* leader */
         raft_time_t heartbeat_deadline;
@@ -172,6 +174,7 @@ struct raft {
         size_t n_reads, cap_reads;
         struct raft_stashed *stash;
         size_t n_stash, cap_stash;
+        raft_time_t client_deadline; /* <= every pending deadline (may be early) */
 
         /* last RAFT_FX_ROLE reported */
         bool reported;
@@ -202,6 +205,12 @@ bool raft__is_member(const struct raft *r, const char *id);
 bool raft__is_voter(const struct raft *r, const char *id);
 size_t raft__n_voters(const struct raft *r);
 size_t raft__quorum(const struct raft *r); /* majority of voters */
+enum raft_quorum_of { RAFT_QUORUM_MATCH, RAFT_QUORUM_ROUND };
+/* The highest value a majority of voters has reached: `self` for this node
+ * (if it votes) and each voter peer's match_index or round_acked. Returns
+ * false if the voters in r->peers cannot form a majority. */
+bool raft__quorum_value(struct raft *r, enum raft_quorum_of what, uint64_t self,
+                        uint64_t *ret);
 int raft__peers_sync(struct raft *r, raft_time_t now);
 struct raft_peer *raft__peer_find(struct raft *r, const char *id);
 void raft__peers_free(struct raft *r);
@@ -273,6 +282,8 @@ int raft__client_tick(struct raft *r, raft_time_t now, struct raft_output *out);
 int raft__stash_dispatch(struct raft *r, raft_time_t now, struct raft_output *out);
 size_t raft__n_pending(const struct raft *r);
 raft_time_t raft__client_next_deadline(const struct raft *r);
+/* A request with `deadline` is now pending (keeps the cached minimum). */
+void raft__client_deadline_note(struct raft *r, raft_time_t deadline);
 void raft__client_free(struct raft *r);
 
 /* ---- read_index.c ------------------------------------------------------- */

@@ -15,40 +15,9 @@
  * of the cluster. 4. The leader waits for its state machine to advance at
  * least as far as the readIndex."
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/raft/raft_private.h"
-
-static int cmp_round_desc(const void *a, const void *b)
-{
-        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-        return x < y ? 1 : x > y ? -1 : 0;
-}
-
-/* The highest round acknowledged by a majority of voters (self included). */
-static int confirmed_round(const struct raft *r, uint64_t *ret)
-{
-        size_t i, n = 0, q = raft__quorum(r);
-        uint64_t *v;
-
-        *ret = 0;
-        v = malloc((r->n_peers + 1) * sizeof(*v));
-        if (!v)
-                return RAFT_ENOMEM;
-        if (raft__is_voter(r, r->id))
-                v[n++] = r->round;
-        for (i = 0; i < r->n_peers; i++)
-                if (r->peers[i].voter)
-                        v[n++] = r->peers[i].round_acked;
-        if (n >= q) {
-                qsort(v, n, sizeof(*v), cmp_round_desc);
-                *ret = v[q - 1];
-        }
-        free(v);
-        return RAFT_OK;
-}
 
 int raft__read_leader(struct raft *r, raft_time_t now, uint64_t handle, raft_time_t deadline,
                       struct raft_output *out)
@@ -67,6 +36,7 @@ int raft__read_leader(struct raft *r, raft_time_t now, uint64_t handle, raft_tim
         /* Only a round started after the read arrived proves leadership. */
         rd->round = r->round + 1;
         rd->deadline = deadline;
+        raft__client_deadline_note(r, deadline);
         r->round_needed = true;
         return RAFT_OK;
 }
@@ -76,14 +46,12 @@ int raft__reads_progress(struct raft *r, struct raft_output *out)
         bool current_committed;
         uint64_t confirmed;
         size_t i, k;
-        int rc;
 
         if (r->role != RAFT_LEADER || r->n_reads == 0)
                 return RAFT_OK;
         current_committed = raft__log_term_at(&r->log, r->commit_index) == r->term;
-        rc = confirmed_round(r, &confirmed);
-        if (rc < 0)
-                return rc;
+        if (!raft__quorum_value(r, RAFT_QUORUM_ROUND, r->round, &confirmed))
+                confirmed = 0;
         for (i = 0, k = 0; i < r->n_reads; i++) {
                 struct raft_pending_read *rd = &r->reads[i];
 
@@ -117,10 +85,8 @@ int raft__reads_start_round(struct raft *r, raft_time_t now, struct raft_output 
 
         if (r->role != RAFT_LEADER || !r->round_needed)
                 return RAFT_OK;
-        rc = confirmed_round(r, &confirmed);
-        if (rc < 0)
-                return rc;
-        if (confirmed < r->round)
+        if (raft__quorum_value(r, RAFT_QUORUM_ROUND, r->round, &confirmed) &&
+            confirmed < r->round)
                 return RAFT_OK;
         rc = raft__heartbeat(r, now, out);
         if (rc < 0)
