@@ -113,9 +113,7 @@ int raft__recv_append(struct raft *r, raft_time_t now, const struct raft_msg *m,
          * prevLogIndex whose term matches prevLogTerm". */
         if (prev > last)
                 return reply(r, m, false, last, out);
-        if (prev > r->commit_index &&
-            raft__log_term_at(&r->log, prev) !=
-                    (skip ? entries[skip - 1].term : m->append.prev_term))
+        if (prev > r->commit_index && raft__log_term_at(&r->log, prev) != m->append.prev_term)
                 return reply(r, m, false, conflict_hint(r, prev), out);
 
         /* Figure 2: "If an existing entry conflicts with a new one (same

@@ -250,6 +250,115 @@ static void test_same_inputs_give_same_outputs(void **state)
         h_free(&b);
 }
 
+/* raft_replay_base: after a snapshot the log starts after (index, term)
+ * with the snapshot's configuration; replay continues at seq + 1, and a
+ * leader's AppendEntries that overlap the snapshot are accepted. */
+static void test_replay_base_starts_log_after_snapshot(void **state)
+{
+        struct raft_options o;
+        struct raft_output out;
+        struct raft_config cfg;
+        struct raft_status st;
+        struct raft_event ev;
+        struct raft_entry e;
+        struct raft_msg m;
+        struct raft *r;
+        const raft_term_t t98[] = { 5, 5, 5, 6 }; /* 98..101 */
+        const raft_term_t t102[] = { 6 };
+        const struct raft_effect *fx;
+        size_t k;
+
+        (void)state;
+        raft_options_default(&o, "n1", 3);
+        assert_int_equal(raft_new(&o, &r), RAFT_OK);
+        raft_output_init(&out);
+        h_config(&cfg, 3);
+        assert_int_equal(raft_replay_base(r, 10, 100, 5, &cfg), RAFT_OK);
+        memset(&ev, 0, sizeof(ev));
+        ev.type = RAFT_EV_TERM;
+        ev.seq = 12; /* must continue at 11 */
+        ev.term.term = 6;
+        assert_int_equal(raft_replay(r, &ev), RAFT_ECORRUPT);
+        ev.seq = 11;
+        assert_int_equal(raft_replay(r, &ev), RAFT_OK);
+        memset(&e, 0, sizeof(e));
+        e.index = 101;
+        e.term = 6;
+        e.type = RAFT_ENTRY_NOOP;
+        memset(&ev, 0, sizeof(ev));
+        ev.type = RAFT_EV_ENTRIES;
+        ev.seq = 12;
+        ev.entries.n = 1;
+        ev.entries.entries = &e;
+        assert_int_equal(raft_replay(r, &ev), RAFT_OK);
+        assert_int_equal(raft_start(r, 0, &out), RAFT_OK);
+        raft_status(r, &st);
+        assert_int_equal(st.first_index, 101);
+        assert_int_equal(st.last_index, 101);
+        assert_int_equal(st.commit_index, 100);
+        assert_int_equal(st.last_seq, 12);
+        assert_null(raft_log_get(r, 100));
+        assert_int_equal(raft_configuration(r)->n, 3);
+        /* The leader (term 6) re-sends 98..101 and adds 102: the part
+         * covered by the snapshot is skipped, 102 appended. */
+        raft_output_reset(&out);
+        m = msg_append("n2", "n1", 6, 97, 5, 101, 4, t98);
+        assert_int_equal(raft_receive(r, 0, &m, &out), RAFT_OK);
+        raft_status(r, &st);
+        assert_int_equal(st.last_index, 101);
+        m = msg_append("n2", "n1", 6, 101, 6, 102, 1, t102);
+        assert_int_equal(raft_receive(r, 0, &m, &out), RAFT_OK);
+        raft_status(r, &st);
+        assert_int_equal(st.last_index, 102);
+        assert_int_equal(raft_persisted(r, 0, st.last_seq, &out), RAFT_OK);
+        for (k = 0; (fx = fx_find_msg(&out, RAFT_MSG_APPEND_RESP, k)) != NULL; k++)
+                assert_true(fx->msg.append_resp.success);
+        assert_int_equal(k, 2);
+        /* The first APPLY is the first entry after the snapshot. */
+        fx = fx_find(&out, RAFT_FX_APPLY, 0);
+        assert_non_null(fx);
+        assert_int_equal(fx->entry.index, 101);
+        raft_config_clear(&cfg);
+        raft_output_free(&out);
+        raft_free(r);
+}
+
+/* A SnapshotTaken event compacts the log: entries up to its index go,
+ * later ones stay, the configuration comes from the snapshot if no later
+ * CONFIG entry exists. */
+static void test_snapshot_event_compacts_log_keeping_suffix(void **state)
+{
+        struct h_cluster c;
+        struct raft_options o;
+        struct raft_event ev;
+        struct raft *r;
+        size_t k;
+
+        (void)state;
+        h_init(&c, 3, NULL);
+        assert_true(h_run_until_leader(&c, 2000) >= 0);
+        h_run(&c, 100);
+        raft_options_default(&o, "n1", 3);
+        assert_int_equal(raft_new(&o, &r), RAFT_OK);
+        for (k = 0; k < c.nodes[0].n_events; k++)
+                assert_int_equal(raft_replay(r, &c.nodes[0].events[k]), RAFT_OK);
+        assert_int_equal(raft_last_index(r), 2);
+        memset(&ev, 0, sizeof(ev));
+        ev.type = RAFT_EV_SNAPSHOT;
+        ev.seq = c.nodes[0].n_events + 1;
+        ev.snapshot.index = 1;
+        ev.snapshot.term = 1;
+        h_config(&ev.snapshot.config, 3);
+        assert_int_equal(raft_replay(r, &ev), RAFT_OK);
+        raft_event_clear(&ev);
+        assert_null(raft_log_get(r, 1));
+        assert_non_null(raft_log_get(r, 2));
+        assert_int_equal(raft_last_index(r), 2);
+        assert_int_equal(raft_configuration(r)->n, 3);
+        raft_free(r);
+        h_free(&c);
+}
+
 /* raft_bootstrap only on an empty node, and identically everywhere. */
 static void test_bootstrap_identical_and_only_once(void **state)
 {
@@ -282,6 +391,8 @@ int main(void)
                 cmocka_unit_test(test_acknowledged_write_survives_leader_crash),
                 cmocka_unit_test(test_same_inputs_give_same_outputs),
                 cmocka_unit_test(test_bootstrap_identical_and_only_once),
+                cmocka_unit_test(test_replay_base_starts_log_after_snapshot),
+                cmocka_unit_test(test_snapshot_event_compacts_log_keeping_suffix),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
