@@ -43,6 +43,11 @@ int raft__finish(struct raft *r, raft_time_t now, struct raft_output *out)
                 if (r->role == RAFT_LEADER)
                         r->replicate_needed = true;
         }
+        /* Requests stashed while no leader was known go first, so that
+         * their entries and read rounds ride on this turn's messages. */
+        rc = raft__stash_dispatch(r, now, out);
+        if (rc < 0)
+                return rc;
         if (r->role == RAFT_LEADER) {
                 if (r->replicate_needed) {
                         r->replicate_needed = false;
@@ -60,16 +65,6 @@ int raft__finish(struct raft *r, raft_time_t now, struct raft_output *out)
         rc = raft__reads_start_round(r, now, out);
         if (rc < 0)
                 return rc;
-        rc = raft__stash_dispatch(r, now, out);
-        if (rc < 0)
-                return rc;
-        if (r->role == RAFT_LEADER && r->replicate_needed) {
-                /* Stashed writes just appended. */
-                r->replicate_needed = false;
-                rc = raft__replicate_all(r, now, out);
-                if (rc < 0)
-                        return rc;
-        }
         return report_role(r, out);
 }
 

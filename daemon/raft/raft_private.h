@@ -10,6 +10,17 @@
  *     written ONLY by apply.c (raft__apply), reached through raft__emit()
  *     during operation and raft_replay() during recovery;
  *   - everything else is volatile and rebuilt by the protocol.
+ *
+ * Sabotage switches (tests/sim builds variants with -D<MACRO> to prove its
+ * checker catches the bug; never defined in a real build), each guarding
+ * exactly one rule in exactly one place:
+ *   RAFT_SABOTAGE_VOTE_NO_LOG_CHECK   vote.c candidate_log_ok(): grant votes
+ *                                     without the up-to-date log check
+ *   RAFT_SABOTAGE_COMMIT_OLD_TERM     commit.c raft__leader_maybe_commit():
+ *                                     commit earlier-term entries by counting
+ *   RAFT_SABOTAGE_ACK_BEFORE_DURABLE  effects.c raft__send_after_durable():
+ *                                     AppendEntries success and granted votes
+ *                                     sent before their events are durable
  */
 #ifndef RAFKTOR_RAFT_PRIVATE_H
 #define RAFKTOR_RAFT_PRIVATE_H

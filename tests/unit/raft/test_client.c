@@ -100,8 +100,9 @@ static void test_stashed_request_forwarded_when_leader_known(void **state)
         solo_free(&s);
 }
 
-/* A stashed write on a node that itself becomes leader is proposed. */
-static void test_stashed_write_proposed_when_node_becomes_leader(void **state)
+/* A stashed write on a node that itself becomes leader is proposed, a
+ * stashed read gets its read index, in the same turn. */
+static void test_stashed_requests_served_when_node_becomes_leader(void **state)
 {
         struct h_cluster c;
         struct h_node *n1;
@@ -113,9 +114,11 @@ static void test_stashed_write_proposed_when_node_becomes_leader(void **state)
                                       &n1->out),
                          RAFT_OK);
         h_process(&c, 0);
+        assert_int_equal(raft_read(n1->r, c.now, 10, false, c.now + 5000, &n1->out), RAFT_OK);
+        h_process(&c, 0);
         assert_int_equal(h_run_until_leader(&c, 1000), 0);
-        h_run(&c, 10);
         assert_non_null(h_applied_handle(&c, 0, 9));
+        assert_non_null(h_answer(&c, 0, 10, RAFT_FX_READ_READY));
         h_free(&c);
 }
 
@@ -505,7 +508,7 @@ int main(void)
                 cmocka_unit_test(test_propose_on_follower_forwards),
                 cmocka_unit_test(test_propose_without_leader_fails_no_leader_at_deadline),
                 cmocka_unit_test(test_stashed_request_forwarded_when_leader_known),
-                cmocka_unit_test(test_stashed_write_proposed_when_node_becomes_leader),
+                cmocka_unit_test(test_stashed_requests_served_when_node_becomes_leader),
                 cmocka_unit_test(test_write_fails_not_committed_when_slot_taken),
                 cmocka_unit_test(test_write_fails_timeout_at_deadline),
                 cmocka_unit_test(test_leader_write_applied_with_handle_and_leader_time),
