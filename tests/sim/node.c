@@ -126,7 +126,9 @@ int node_crash(struct sim *sim, struct sim_node *n)
         n->raft = NULL;
         kv_free(n->kv);
         n->kv = NULL;
-        kept = disk_crash(&n->disk, &sim->rng, 300);
+        /* Whatever was not reported durable is gone (disk_crash could also keep
+         * a random prefix of it, as a real page cache might; not used). */
+        kept = disk_crash(&n->disk, &sim->rng, 0);
         requests_drop_all(n);
         n->up = false;
         n->role = RAFT_FOLLOWER;
@@ -213,6 +215,7 @@ int node_flush_done(struct sim *sim, struct sim_node *n)
         raft_seq_t durable = disk_flush_done(&n->disk);
 
         raft_output_reset(&sim->out);
-        return node_after_input(sim, n, raft_persisted(n->raft, node_now(sim, n), durable, &sim->out),
+        return node_after_input(sim, n,
+                                raft_persisted(n->raft, node_now(sim, n), durable, &sim->out),
                                 "raft_persisted");
 }

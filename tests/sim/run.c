@@ -179,8 +179,10 @@ static int dispatch(struct sim *sim, struct sim_ev *ev)
                 break;
         case SIM_EV_DISK_FLUSH:
                 if (n->up && ev->gen == n->incarnation) {
+                        const struct disk *d = &n->disk;
+
                         trace_add(&sim->trace, sim->now, "%s fsync done: durable through #%llu",
-                                  n->id, (unsigned long long) n->disk.events[n->disk.flush_upto - 1].seq);
+                                  n->id, (unsigned long long) d->events[d->flush_upto - 1].seq);
                         r = node_flush_done(sim, n);
                 }
                 break;

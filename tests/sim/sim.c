@@ -138,11 +138,13 @@ int main(int argc, char **argv)
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);
         secs = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+        fflush(stdout); /* so the summary below stays the last line when merged */
         fprintf(stderr, "raftsim: %llu seeds, %llu steps in %.2f s (%.0f seeds/s, %.0f steps/s)\n",
                 (unsigned long long) (passed + failed), (unsigned long long) steps, secs,
                 secs > 0 ? (double) (passed + failed) / secs : 0.0,
                 secs > 0 ? (double) steps / secs : 0.0);
         printf("%llu passed, %llu failed\n", (unsigned long long) passed,
                (unsigned long long) failed);
+        fflush(stdout);
         return failed ? 1 : 0;
 }

@@ -48,7 +48,8 @@ void trace_describe_msg(const struct raft_msg *m, char *buf, size_t size)
                          (unsigned long long) m->append_resp.last_entry);
                 break;
         case RAFT_MSG_VOTE:
-                snprintf(buf, size, "%s t%llu last %llu/%llu", m->vote.pre_vote ? "PREVOTE" : "VOTE",
+                snprintf(buf, size, "%s t%llu last %llu/%llu",
+                         m->vote.pre_vote ? "PREVOTE" : "VOTE",
                          (unsigned long long) m->term, (unsigned long long) m->vote.last_index,
                          (unsigned long long) m->vote.last_term);
                 break;
