@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ static void signal_set(sigset_t *set)
 
 int daemon_signals_block(void)
 {
+        static const int handled[] = { SIGTERM, SIGINT, SIGHUP };
         sigset_t set;
         int r;
 
@@ -48,7 +50,15 @@ int daemon_signals_block(void)
                 return -errno;
         signal_set(&set);
         r = pthread_sigmask(SIG_BLOCK, &set, NULL);
-        return -r;
+        if (r != 0)
+                return -r;
+        /* A signal ignored by whoever started us (a shell's background job ignores SIGINT)
+         * would be discarded instead of reaching sigwait(): take the default action back
+         * (harmless while blocked: the signal stays pending for the signal thread). */
+        for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+                if (signal(handled[i], SIG_DFL) == SIG_ERR)
+                        return -errno;
+        return 0;
 }
 
 static void stop_post_run(struct net_post *post, bool run)
@@ -83,16 +93,17 @@ static void *signal_thread(void *arg)
                         continue;
                 }
                 if (atomic_exchange(&s->stop_posted, true)) {
-                        log_notice(s->log, "received %s again; already stopping",
-                                   strsignal(signo));
+                        log_notice(s->log, "received SIG%s; already stopping",
+                                   sigabbrev_np(signo) ? sigabbrev_np(signo) : "?");
                         continue;
                 }
                 s->signo = signo;
                 r = net_loop_post(s->loop, &s->post);
                 if (r < 0) {
                         atomic_store(&s->post_done, true);
-                        log_warning_errno(s->log, r, "cannot post the stop request for %s: %m",
-                                          strsignal(signo));
+                        log_warning_errno(s->log, r, "cannot post the stop request for "
+                                          "SIG%s: %m",
+                                          sigabbrev_np(signo) ? sigabbrev_np(signo) : "?");
                 }
         }
         return NULL;

@@ -14,7 +14,9 @@ struct daemon_signals;
 
 /* Block the signals in the calling thread; threads created afterwards inherit the mask.
  * Call first in main, before the logger's writer thread and grpc_init start threads.
- * Also ignores SIGPIPE. Returns 0 or a negative errno. */
+ * Also ignores SIGPIPE, and resets SIGTERM, SIGINT and SIGHUP to their default action
+ * (an inherited SIG_IGN would discard them before sigwait). Returns 0 or a negative
+ * errno. */
 int daemon_signals_block(void);
 
 /* Start the sigwait thread. on_stop(user, signo) runs on the loop thread once for the
