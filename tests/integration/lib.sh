@@ -169,14 +169,14 @@ start_node() {
         wait_until 10000 "n$i to answer on $(ep "$i")" node_answers "$i"
 }
 
-# stop_node I: SIGTERM, wait; the exit code must be 0 (a clean stop).
+# stop_node I [SIGNAL]: SIGTERM (or SIGNAL), wait; the exit code must be 0 (a clean stop).
 stop_node() {
-        local i=$1 rc=0
+        local i=$1 sig=${2:-TERM} rc=0
         running "$i" || fail "n$i is not running"
-        kill -TERM "${PID[$i]}"
+        kill -"$sig" "${PID[$i]}"
         wait "${PID[$i]}" || rc=$?
         PID[$i]=
-        [ "$rc" -eq 0 ] || fail "n$i exited with $rc after SIGTERM (expected a clean stop, 0)"
+        [ "$rc" -eq 0 ] || fail "n$i exited with $rc after SIG$sig (expected a clean stop, 0)"
 }
 
 # kill_node I: SIGKILL, wait.

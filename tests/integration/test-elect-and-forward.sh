@@ -2,7 +2,7 @@
 # tests/integration/test-elect-and-forward.sh: three rafktord processes elect exactly one
 # leader that all follow; raftctl status shows three members and one leader; a put through
 # each node (followers forward to the leader) is readable through every node, by TCP and
-# by the admin unix socket; a SIGTERM stops every node cleanly (exit 0) and the data
+# by the admin unix socket; SIGINT or SIGTERM stops a node cleanly (exit 0) and the data
 # directories verify intact.
 . "$top_srcdir/tests/integration/lib.sh"
 
@@ -47,7 +47,11 @@ if raftctl -e "$(ep 1)" get no-such-key >/dev/null 2>&1; then
         fail "raftctl get of a missing key exited 0"
 fi
 
-for i in 1 2 3; do stop_node "$i"; done
+# Ctrl-C (SIGINT) stops as cleanly as SIGTERM, although a shell's background job starts
+# with SIGINT ignored.
+stop_node 1 INT
+grep -q "received SIGINT, stopping" "$T/n1.log" || fail "n1 did not log the SIGINT"
+for i in 2 3; do stop_node "$i"; done
 for i in 1 2 3; do
         "$RAFKTORD" --verify-data "$T/n$i" > "$T/verify-n$i.out" 2>&1 ||
                 fail "--verify-data $T/n$i: $(cat "$T/verify-n$i.out")"
