@@ -84,8 +84,33 @@ static void sb_bytes(struct sbuf *b, const ProtobufCBinaryData *d)
         free(e);
 }
 
+/* The write's session: the Command's, else the one inside the operation (the daemon keeps
+ * the request as the client sent it, session included). NULL when there is none. */
+static const Rafktor__V1__RequestSession *command_session(const Rafktor__V1__Command *c)
+{
+        const Rafktor__V1__RequestSession *s = c->session;
+
+        if (!s || !s->client_id) {
+                switch (c->op_case) {
+                case RAFKTOR__V1__COMMAND__OP_PUT:
+                        s = c->put->session;
+                        break;
+                case RAFKTOR__V1__COMMAND__OP_DELETE:
+                        s = c->delete_->session;
+                        break;
+                case RAFKTOR__V1__COMMAND__OP_CAS:
+                        s = c->cas->session;
+                        break;
+                default:
+                        break;
+                }
+        }
+        return s && s->client_id ? s : NULL;
+}
+
 static void describe_command(struct sbuf *b, const Rafktor__V1__Command *c)
 {
+        const Rafktor__V1__RequestSession *session = command_session(c);
         const Rafktor__V1__CompareAndSwapRequest *cas;
 
         switch (c->op_case) {
@@ -117,9 +142,9 @@ static void describe_command(struct sbuf *b, const Rafktor__V1__Command *c)
                 sb_printf(b, "empty command");
                 break;
         }
-        if (c->session && c->session->client_id)
+        if (session)
                 sb_printf(b, " [client %016" PRIx64 " request %" PRIu64 "]",
-                          c->session->client_id, c->session->request_id);
+                          session->client_id, session->request_id);
 }
 
 static void describe_config(struct sbuf *b, const struct raft_config *cfg)
@@ -172,6 +197,7 @@ int log_entry_describe(const Rafktor__V1__LogEntryView *e, char **ret)
 
 static int json_command(json_object *o, const Rafktor__V1__Command *c)
 {
+        const Rafktor__V1__RequestSession *session = command_session(c);
         const Rafktor__V1__CompareAndSwapRequest *cas;
         int r = 0;
 
@@ -201,13 +227,13 @@ static int json_command(json_object *o, const Rafktor__V1__Command *c)
                 r |= out_json_str(o, "op", "none");
                 break;
         }
-        if (c->session && c->session->client_id) {
+        if (session) {
                 char id[24];
 
                 /* Hex text, as in the table: 64-bit ids lose digits in JSON doubles. */
-                snprintf(id, sizeof(id), "%016" PRIx64, c->session->client_id);
+                snprintf(id, sizeof(id), "%016" PRIx64, session->client_id);
                 r |= out_json_str(o, "client_id", id);
-                r |= out_json_u64(o, "request_id", c->session->request_id);
+                r |= out_json_u64(o, "request_id", session->request_id);
         }
         return r ? -ENOMEM : 0;
 }

@@ -85,7 +85,10 @@ static void test_a_put_reads_as_key_equals_value_with_its_session(void **state)
         assert_string_equal(field(o, "term"), "3");
         json_object_put(o);
 
-        c.session = NULL;       /* no session: nothing appended */
+        c.session = NULL;       /* the session inside the request, as the daemon keeps it */
+        p.session = &s;
+        check_text(command_entry(&c), "put k/1=v\\x0a [client 0000000000000abc request 5]");
+        p.session = NULL;       /* no session: nothing appended */
         check_text(command_entry(&c), "put k/1=v\\x0a");
 }
 
