@@ -20,15 +20,19 @@ void disk_free(struct disk *d)
         free(d->events);
         d->events = NULL;
         d->n = d->cap = d->durable = d->flush_upto = 0;
+        d->last_seq = 0;
         d->flushing = false;
 }
 
 int disk_write(struct disk *d, const struct raft_event *ev)
 {
-        raft_seq_t expect = d->n ? d->events[d->n - 1].seq + 1 : ev->seq;
+        raft_seq_t expect = d->last_seq ? d->last_seq + 1 : ev->seq;
 
         if (ev->seq != expect || ev->seq == 0)
                 return -EINVAL;
+        d->last_seq = ev->seq;
+        if (d->broken)
+                return 0;
         if (d->n == d->cap) {
                 size_t cap = d->cap ? d->cap * 2 : 64;
                 struct raft_event *e = realloc(d->events, cap * sizeof(*e));
@@ -46,7 +50,7 @@ int disk_write(struct disk *d, const struct raft_event *ev)
 
 bool disk_start_flush(struct disk *d, struct prng *rng, uint64_t *ret_delay)
 {
-        if (d->flushing || d->durable == d->n)
+        if (d->flushing || d->broken || d->durable == d->n)
                 return false;
         d->flushing = true;
         d->flush_upto = d->n;
@@ -56,7 +60,7 @@ bool disk_start_flush(struct disk *d, struct prng *rng, uint64_t *ret_delay)
 
 raft_seq_t disk_flush_done(struct disk *d)
 {
-        if (d->flushing && d->flush_upto > d->durable)
+        if (d->flushing && !d->broken && d->flush_upto > d->durable)
                 d->durable = d->flush_upto;
         d->flushing = false;
         return disk_durable_seq(d);
@@ -79,5 +83,7 @@ size_t disk_crash(struct disk *d, struct prng *rng, unsigned keep_pm)
         d->durable = keep;
         d->flushing = false;
         d->flush_upto = 0;
+        d->broken = false;
+        d->last_seq = disk_durable_seq(d);
         return keep;
 }

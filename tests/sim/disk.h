@@ -24,12 +24,15 @@ struct disk {
         size_t durable;            /* events[0 .. durable) are durable */
         size_t flush_upto;         /* a flush in flight covers events[0 .. flush_upto) */
         bool flushing;
+        bool broken; /* writes and syncs fail until the node restarts (repaired) */
+        raft_seq_t last_seq; /* last sequence number written, even into a broken disk */
         uint64_t lat_min_ms, lat_max_ms; /* fsync latency */
 };
 
 void disk_init(struct disk *d, uint64_t lat_min_ms, uint64_t lat_max_ms);
 void disk_free(struct disk *d);
-/* Write one event (copied). Returns 0 or -ENOMEM / -EINVAL (sequence gap). */
+/* Write one event (copied). Returns 0 or -ENOMEM / -EINVAL (sequence gap).
+ * A broken disk loses the event (the write "succeeds" into nowhere). */
 int disk_write(struct disk *d, const struct raft_event *ev);
 /* If nothing is flushing and something is not durable, start a flush:
  * true and *ret_delay set to its latency. */
@@ -37,7 +40,7 @@ bool disk_start_flush(struct disk *d, struct prng *rng, uint64_t *ret_delay);
 /* The flush in flight completed: returns the highest durable seq (0: none). */
 raft_seq_t disk_flush_done(struct disk *d);
 raft_seq_t disk_durable_seq(const struct disk *d);
-/* Power cut: keep the durable events plus, with probability keep_pm per
+/* Power cut (and repair of a broken disk): keep the durable events plus, with probability keep_pm per
  * mille, a random prefix of the others. Returns how many events survived. */
 size_t disk_crash(struct disk *d, struct prng *rng, unsigned keep_pm);
 

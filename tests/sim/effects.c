@@ -62,7 +62,7 @@ static int do_persist(struct sim *sim, struct sim_node *n, const struct raft_eve
                 sim_fail(sim, "core API contract",
                          "%s persisted event seq %llu out of order (last written %llu)", n->id,
                          (unsigned long long) ev->seq,
-                         (unsigned long long) (n->disk.n ? n->disk.events[n->disk.n - 1].seq : 0));
+                         (unsigned long long) n->disk.last_seq);
                 return r;
         }
         switch (ev->type) {

@@ -23,15 +23,17 @@ enum action {
         ACT_CRASH_LEADER,
         ACT_WEATHER,
         ACT_SLOW_DISK,
+        ACT_TRANSFER,  /* the leader hands over (TimeoutNow) */
+        ACT_DISK_FAIL, /* a node's disk fails; it restarts repaired later */
         ACT_COUNT,
 };
 
 /* Relative weights of each action per profile. */
 static const unsigned weights[PROFILE_COUNT][ACT_COUNT] = {
-        [PROFILE_CALM] = { 30, 5, 5, 2, 2, 3, 3, 3, 20, 5 },
-        [PROFILE_PARTITIONS] = { 25, 25, 20, 10, 10, 15, 2, 2, 10, 2 },
-        [PROFILE_CRASHES] = { 20, 5, 5, 2, 2, 2, 30, 25, 5, 15 },
-        [PROFILE_CHURN] = { 20, 10, 10, 5, 5, 5, 15, 25, 5, 10 },
+        [PROFILE_CALM] = { 30, 5, 5, 2, 2, 3, 3, 3, 20, 5, 8, 2 },
+        [PROFILE_PARTITIONS] = { 25, 25, 20, 10, 10, 15, 2, 2, 10, 2, 5, 1 },
+        [PROFILE_CRASHES] = { 20, 5, 5, 2, 2, 2, 30, 25, 5, 15, 5, 8 },
+        [PROFILE_CHURN] = { 20, 10, 10, 5, 5, 5, 15, 25, 5, 10, 10, 3 },
 };
 
 void nemesis_init(struct sim *sim)
@@ -116,6 +118,8 @@ int nemesis_act(struct sim *sim)
         sim_schedule(sim, prng_range(&sim->rng, nm->gap_min_ms, nm->gap_max_ms), SIM_EV_NEMESIS,
                      -1, -1, 0, NULL);
         a = pick(sim);
+        if (leader < 0 && a == ACT_TRANSFER)
+                return 0;
         if (leader < 0 && (a == ACT_ISOLATE_LEADER || a == ACT_LEADER_DEAF ||
                            a == ACT_LEADER_MUTE || a == ACT_CRASH_LEADER))
                 leader = (int) prng_below(&sim->rng, sim->n_nodes);
@@ -166,6 +170,23 @@ int nemesis_act(struct sim *sim)
                           (unsigned long long) n->disk.lat_min_ms,
                           (unsigned long long) n->disk.lat_max_ms);
                 return 0;
+        }
+        case ACT_TRANSFER: {
+                char target[RAFT_ID_MAX] = "";
+                unsigned t = (unsigned) prng_below(&sim->rng, sim->n_nodes + 1);
+
+                if (t < sim->n_nodes && (int) t != leader)
+                        snprintf(target, sizeof(target), "%s", sim->nodes[t].id);
+                return node_transfer(sim, &sim->nodes[leader], target);
+        }
+        case ACT_DISK_FAIL: {
+                struct sim_node *n = &sim->nodes[prng_below(&sim->rng, sim->n_nodes)];
+
+                if (!n->up || n->disk.broken)
+                        return 0;
+                sim_schedule(sim, prng_range(&sim->rng, 20, 600), SIM_EV_CRASH, n->idx, -1,
+                             n->incarnation, NULL);
+                return node_storage_failed(sim, n);
         }
         default:
                 return 0;

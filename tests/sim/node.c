@@ -219,3 +219,29 @@ int node_flush_done(struct sim *sim, struct sim_node *n)
                                 raft_persisted(n->raft, node_now(sim, n), durable, &sim->out),
                                 "raft_persisted");
 }
+
+int node_transfer(struct sim *sim, struct sim_node *n, const char *target)
+{
+        int rc;
+
+        raft_output_reset(&sim->out);
+        rc = raft_transfer(n->raft, node_now(sim, n), target, &sim->out);
+        trace_add(&sim->trace, sim->now, "%s asked to transfer leadership to %s: %s", n->id,
+                  target[0] ? target : "the most up-to-date voter", raft_rc_str(rc));
+        /* Refusals (a transfer already running, no such voter) are answers. */
+        if (rc == RAFT_ESTATE || rc == RAFT_EINVAL)
+                rc = RAFT_OK;
+        return node_after_input(sim, n, rc, "raft_transfer");
+}
+
+int node_storage_failed(struct sim *sim, struct sim_node *n)
+{
+        n->disk.broken = true;
+        trace_add(&sim->trace, sim->now, "%s DISK FAILS: writes and syncs fail from now on",
+                  n->id);
+        raft_output_reset(&sim->out);
+        return node_after_input(sim, n,
+                                raft_storage_failed(n->raft, node_now(sim, n),
+                                                    "simulated I/O error", &sim->out),
+                                "raft_storage_failed");
+}

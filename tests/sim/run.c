@@ -152,6 +152,8 @@ static void heal(struct sim *sim)
 
                 n->disk.lat_min_ms = 1;
                 n->disk.lat_max_ms = 5;
+                if (n->up && n->disk.broken)
+                        node_crash(sim, n); /* an operator replaces the failed disk */
                 if (!n->up)
                         node_restart(sim, n);
         }

@@ -282,6 +282,9 @@ void node_destroy(struct sim_node *n);
 int node_tick(struct sim *sim, struct sim_node *n);
 int node_receive(struct sim *sim, struct sim_node *n, const struct raft_msg *m);
 int node_flush_done(struct sim *sim, struct sim_node *n);
+int node_transfer(struct sim *sim, struct sim_node *n, const char *target);
+/* The disk breaks: raft_storage_failed; a later crash + restart repairs it. */
+int node_storage_failed(struct sim *sim, struct sim_node *n);
 /* After every input: effects carried out, invariants checked, timer re-armed. */
 int node_after_input(struct sim *sim, struct sim_node *n, int rc, const char *what);
 

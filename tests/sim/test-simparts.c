@@ -161,6 +161,31 @@ static void test_crash_keeps_durable_prefix_and_maybe_more(void **state)
         assert_true(kept_more && kept_exact);
 }
 
+static void test_broken_disk_makes_nothing_durable_until_repaired(void **state)
+{
+        struct disk d;
+        struct prng p;
+        uint64_t delay;
+        struct raft_event one = term_event(1), two = term_event(2), three = term_event(3);
+        struct raft_event again = term_event(1);
+        (void) state;
+
+        prng_init(&p, 2);
+        disk_init(&d, 1, 1);
+        assert_int_equal(disk_write(&d, &one), 0);
+        assert_true(disk_start_flush(&d, &p, &delay));
+        d.broken = true;
+        assert_int_equal(disk_flush_done(&d), 0); /* the sync in flight fails */
+        assert_int_equal(disk_write(&d, &two), 0);
+        assert_int_equal(disk_write(&d, &three), 0); /* order still checked */
+        assert_false(disk_start_flush(&d, &p, &delay));
+        assert_int_equal(disk_crash(&d, &p, 0), 0); /* nothing was ever durable */
+        assert_false(d.broken);
+        assert_int_equal(disk_durable_seq(&d), 0);
+        assert_int_equal(disk_write(&d, &again), 0); /* the restarted node starts over */
+        disk_free(&d);
+}
+
 static void test_cut_links_lose_every_message(void **state)
 {
         struct network net;
@@ -210,6 +235,7 @@ int main(void)
                 cmocka_unit_test(test_flush_covers_only_events_written_before_it),
                 cmocka_unit_test(test_write_refuses_a_sequence_gap),
                 cmocka_unit_test(test_crash_keeps_durable_prefix_and_maybe_more),
+                cmocka_unit_test(test_broken_disk_makes_nothing_durable_until_repaired),
                 cmocka_unit_test(test_cut_links_lose_every_message),
                 cmocka_unit_test(test_calls_are_never_duplicated),
         };
