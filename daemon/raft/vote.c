@@ -52,6 +52,10 @@ int raft__recv_vote(struct raft *r, raft_time_t now, const struct raft_msg *m,
          * the candidate was told to run by that leader (TimeoutNow). */
         if (!m->vote.transfer && raft__lease_fresh(r, now))
                 return RAFT_OK;
+        /* Only voters campaign (thesis 4.2.1: learners "do not count
+         * towards majorities" and cannot lead). */
+        if (r->config.n > 0 && !raft__is_voter(r, m->from))
+                return RAFT_OK;
         if (m->vote.pre_vote) {
                 /* Thesis 9.6: a pre-vote changes no state; grant it if the
                  * candidate could win a real election with this log. */

@@ -544,6 +544,52 @@ static void test_role_effect_reports_each_change(void **state)
         solo_free(&s);
 }
 
+/* Learners (voter = false) are replicated to but never counted: their
+ * vote requests are ignored and a quorum of 2 voters needs both voters. */
+static void test_learner_neither_campaigns_nor_counts(void **state)
+{
+        struct raft_options o;
+        struct raft_output out;
+        struct raft_config cfg;
+        struct raft_status st;
+        struct raft_msg m;
+        struct raft *r;
+
+        (void)state;
+        raft_options_default(&o, "n1", 9);
+        o.disable_pre_vote = true;
+        assert_int_equal(raft_new(&o, &r), RAFT_OK);
+        raft_output_init(&out);
+        h_config(&cfg, 3);
+        cfg.servers[2].voter = false; /* n3 is a learner */
+        assert_int_equal(raft_bootstrap(r, &cfg, 0, &out), RAFT_OK);
+        assert_int_equal(raft_start(r, 0, &out), RAFT_OK);
+        raft_output_reset(&out);
+        m = msg_vote("n3", "n1", 5, 10, 1, false);
+        assert_int_equal(raft_receive(r, 1000, &m, &out), RAFT_OK);
+        raft_status(r, &st);
+        assert_int_equal(st.term, 1);
+        assert_int_equal(out.n, 0);
+        /* n1 campaigns: n3's grant does not make a majority of {n1, n2}. */
+        assert_int_equal(raft_tick(r, 1000, &out), RAFT_OK);
+        raft_status(r, &st);
+        assert_int_equal(st.role, RAFT_CANDIDATE);
+        assert_null(fx_find_msg(&out, RAFT_MSG_VOTE, 1)); /* asks n2 only */
+        assert_string_equal(fx_find_msg(&out, RAFT_MSG_VOTE, 0)->msg.to, "n2");
+        assert_int_equal(raft_persisted(r, 1000, st.last_seq, &out), RAFT_OK);
+        m = msg_vote_resp("n3", "n1", st.term, true, false);
+        assert_int_equal(raft_receive(r, 1000, &m, &out), RAFT_OK);
+        raft_status(r, &st);
+        assert_int_equal(st.role, RAFT_CANDIDATE);
+        m = msg_vote_resp("n2", "n1", st.term, true, false);
+        assert_int_equal(raft_receive(r, 1000, &m, &out), RAFT_OK);
+        raft_status(r, &st);
+        assert_int_equal(st.role, RAFT_LEADER);
+        raft_config_clear(&cfg);
+        raft_output_free(&out);
+        raft_free(r);
+}
+
 /* Messages from ids not in the configuration are ignored. */
 static void test_message_from_unknown_id_ignored(void **state)
 {
@@ -582,6 +628,7 @@ int main(void)
                 cmocka_unit_test(test_election_timeout_random_within_bounds),
                 cmocka_unit_test(test_candidate_steps_down_on_append_from_current_term_leader),
                 cmocka_unit_test(test_role_effect_reports_each_change),
+                cmocka_unit_test(test_learner_neither_campaigns_nor_counts),
                 cmocka_unit_test(test_message_from_unknown_id_ignored),
         };
 
