@@ -477,6 +477,42 @@ static void test_configuration_from_log_reverts_on_truncation(void **state)
         solo_free(&s);
 }
 
+/* Paper 5.2: "Leaders send periodic heartbeats (AppendEntries RPCs that
+ * carry no log entries) to all followers", every heartbeat_ms; each one
+ * starts a new round and carries the leader's commit index. */
+static void test_leader_sends_heartbeats_every_interval(void **state)
+{
+        struct solo s;
+        struct raft_msg m;
+        const struct raft_effect *fx;
+        raft_term_t term;
+        uint64_t round;
+
+        (void)state;
+        solo_init(&s, "n1", 3, NULL);
+        solo_make_leader(&s);
+        term = status_of(&s).term;
+        m = msg_append_resp("n2", "n1", term, true, 1, 2, 2, 0);
+        solo_recv(&s, &m);
+        m = msg_append_resp("n3", "n1", term, true, 1, 2, 2, 0);
+        solo_recv(&s, &m);
+        raft_output_reset(&s.out);
+        assert_int_equal(raft_next_deadline(s.r), s.now + 50);
+        solo_tick(&s, 49);
+        assert_int_equal(fx_count(&s.out, RAFT_FX_SEND), 0);
+        solo_tick(&s, 1);
+        assert_int_equal(fx_count(&s.out, RAFT_FX_SEND), 2);
+        fx = fx_find_msg(&s.out, RAFT_MSG_APPEND, 0);
+        assert_int_equal(fx->msg.append.n_entries, 0);
+        assert_int_equal(fx->msg.append.commit, 2);
+        round = fx->msg.append.round;
+        raft_output_reset(&s.out);
+        solo_tick(&s, 50);
+        assert_int_equal(fx_count(&s.out, RAFT_FX_SEND), 2);
+        assert_int_equal(fx_find_msg(&s.out, RAFT_MSG_APPEND, 0)->msg.append.round, round + 1);
+        solo_free(&s);
+}
+
 /* Figure 2: "If leaderCommit > commitIndex, set commitIndex =
  * min(leaderCommit, index of last new entry)"; APPLY in index order. */
 static void test_follower_commit_bounded_by_last_new_entry(void **state)
@@ -515,6 +551,7 @@ int main(void)
                 cmocka_unit_test(test_restarted_follower_catches_up),
                 cmocka_unit_test(test_configuration_from_log_reverts_on_truncation),
                 cmocka_unit_test(test_follower_commit_bounded_by_last_new_entry),
+                cmocka_unit_test(test_leader_sends_heartbeats_every_interval),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
