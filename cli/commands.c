@@ -163,11 +163,10 @@ int cmd_opt_index(const struct command *cmd, const char *name)
         return -1;
 }
 
-int cmd_args_parse(const struct command *cmd, int argc, char *const *argv, struct cmd_args *a,
-                   char *err, size_t errlen)
+/* only_pos: a "--" came before the command's name, so no word is an option. */
+static int args_parse(const struct command *cmd, int argc, char *const *argv, bool only_pos,
+                      struct cmd_args *a, char *err, size_t errlen)
 {
-        bool only_pos = false;
-
         memset(a, 0, sizeof(*a));
         for (int i = 0; i < argc; i++) {
                 const char *w = argv[i];
@@ -227,6 +226,12 @@ int cmd_args_parse(const struct command *cmd, int argc, char *const *argv, struc
                 return -EINVAL;
         }
         return 0;
+}
+
+int cmd_args_parse(const struct command *cmd, int argc, char *const *argv, struct cmd_args *a,
+                   char *err, size_t errlen)
+{
+        return args_parse(cmd, argc, argv, false, a, err, errlen);
 }
 
 void command_print_help(FILE *f, const struct command *cmd)
@@ -340,14 +345,20 @@ int commands_run(struct cmd_ctx *ctx, int argc, char **argv)
 {
         const struct command *cmd;
         struct cmd_args a;
+        bool only_pos = false;
         int words, r;
 
         ctx->errmsg[0] = '\0';
+        if (argc > 0 && strcmp(argv[0], "--") == 0) {  /* raftctl -e X -- get -k */
+                argc--;
+                argv++;
+                only_pos = true;
+        }
         cmd = command_find(argc, argv, &words);
         if (!cmd || (ctx->in_shell && cmd->oneshot_only) || (!ctx->in_shell && cmd->shell_only))
                 r = unknown_command(ctx, argc, argv, cmd ? 0 : words);
-        else if (cmd_args_parse(cmd, argc - words, argv + words, &a, ctx->errmsg,
-                                sizeof(ctx->errmsg)) < 0)
+        else if (args_parse(cmd, argc - words, argv + words, only_pos, &a, ctx->errmsg,
+                            sizeof(ctx->errmsg)) < 0)
                 r = RAFTCTL_EXIT_USAGE;
         else if (a.help) {
                 command_print_help(ctx->out, cmd);

@@ -52,6 +52,19 @@ static void test_put_then_get_shows_the_value_in_every_format(void **state)
         proc_result_free(&r);
 }
 
+static void test_words_after_a_double_dash_are_never_options(void **state)
+{
+        struct proc_result r;
+
+        RUN(&r, "-e", W.ep_leader, "put", "--", "-w", "--json");
+        assert_int_equal(r.status, 0);
+        proc_result_free(&r);
+        RUN(&r, "-e", W.ep_leader, "-w", "plain", "--", "get", "-w");
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.out, "--json");
+        proc_result_free(&r);
+}
+
 static void test_get_of_a_missing_key_exits_3(void **state)
 {
         struct proc_result r;
@@ -297,6 +310,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_put_then_get_shows_the_value_in_every_format),
+                cmocka_unit_test(test_words_after_a_double_dash_are_never_options),
                 cmocka_unit_test(test_get_of_a_missing_key_exits_3),
                 cmocka_unit_test(test_value_from_stdin_round_trips_every_byte),
                 cmocka_unit_test(test_delete_removes_the_key_and_a_missing_key_exits_3),
