@@ -142,8 +142,9 @@ int cmd_status(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd_
         r = cmd_emit(ctx, &d, r);
         if (r == RAFTCTL_EXIT_OK && rows.first_failure) {
                 r = rows.first_failure;
-                snprintf(ctx->errmsg, sizeof(ctx->errmsg), "status: %zu of %zu node%s did not answer",
-                         rows.n_failed, rows.n, rows.n == 1 ? "" : "s");
+                snprintf(ctx->errmsg, sizeof(ctx->errmsg),
+                         "status: %zu of %zu node%s did not answer", rows.n_failed, rows.n,
+                         rows.n == 1 ? "" : "s");
         }
         rows_clear(&rows);
         if (c != ctx->client)
