@@ -347,6 +347,48 @@ static void test_pipeline_bounded_by_max_inflight_and_batch_size(void **state)
         solo_free(&s);
 }
 
+/* max_batch_bytes bounds the payload of one AppendEntries (at least one
+ * entry always goes, so a large entry is never stuck). */
+static void tiny_byte_batches(struct raft_options *o)
+{
+        o->max_batch_bytes = 5;
+}
+
+static void test_batch_bounded_by_max_bytes(void **state)
+{
+        struct solo s;
+        struct raft_msg m;
+        const struct raft_effect *fx;
+        raft_term_t term;
+        size_t k, seen = 0;
+        int i;
+
+        (void)state;
+        solo_init(&s, "n1", 3, tiny_byte_batches);
+        solo_make_leader(&s);
+        term = status_of(&s).term;
+        for (i = 0; i < 4; i++) /* 3 bytes each */
+                assert_int_equal(raft_propose(s.r, s.now, (uint64_t)i + 1,
+                                              (const uint8_t *)"abc", 3, s.now + 10000, &s.out),
+                                 RAFT_OK);
+        assert_int_equal(raft_propose(s.r, s.now, 9, (const uint8_t *)"0123456789", 10,
+                                      s.now + 10000, &s.out),
+                         RAFT_OK);
+        raft_output_reset(&s.out);
+        m = msg_append_resp("n2", "n1", term, true, 1, 2, 2, 0);
+        solo_recv(&s, &m);
+        for (k = 0; (fx = fx_find_msg(&s.out, RAFT_MSG_APPEND, k)) != NULL; k++) {
+                size_t j, bytes = 0;
+
+                for (j = 0; j < fx->msg.append.n_entries; j++)
+                        bytes += fx->msg.append.entries[j].len;
+                assert_true(fx->msg.append.n_entries == 1 || bytes <= 5);
+                seen += fx->msg.append.n_entries;
+        }
+        assert_int_equal(seen, 5); /* 3..7, the 10-byte entry alone */
+        solo_free(&s);
+}
+
 /* Lost messages are recovered: when acknowledgements stop advancing for a
  * heartbeat interval the leader re-sends from match_index + 1. */
 static void test_lost_append_resent_from_match_within_heartbeat(void **state)
@@ -546,6 +588,7 @@ int main(void)
                 cmocka_unit_test(test_reject_uses_last_log_hint),
                 cmocka_unit_test(test_leader_backs_off_to_hint_and_ignores_stale_rejection),
                 cmocka_unit_test(test_pipeline_bounded_by_max_inflight_and_batch_size),
+                cmocka_unit_test(test_batch_bounded_by_max_bytes),
                 cmocka_unit_test(test_lost_append_resent_from_match_within_heartbeat),
                 cmocka_unit_test(test_lost_append_reply_recovered),
                 cmocka_unit_test(test_restarted_follower_catches_up),
