@@ -119,6 +119,8 @@ static int do_apply(struct sim *sim, struct sim_node *n, const struct raft_effec
                   fx->handle ? " (answers a client)" : "");
         inv_on_apply(sim, n, e, reply, len);
         n->applied = e->index;
+        if (n->role == RAFT_LEADER)
+                nemesis_on_leader_apply(sim, n);
         if (fx->handle) {
                 struct sim_reply *rep = calloc(1, sizeof(*rep));
 

@@ -222,6 +222,14 @@ void nemesis_on_leader(struct sim *sim, struct sim_node *n)
                      n->incarnation, NULL);
 }
 
+void nemesis_on_leader_apply(struct sim *sim, struct sim_node *n)
+{
+        /* In the churn profile a leader sometimes crashes the moment it has
+         * applied an entry: what it counted as committed must survive that. */
+        if (!sim->healed && sim->nem.profile == PROFILE_CHURN && prng_chance(&sim->rng, 100))
+                sim_schedule(sim, 0, SIM_EV_CRASH, n->idx, -1, n->incarnation, NULL);
+}
+
 void nemesis_isolate(struct sim *sim, struct sim_node *n)
 {
         net_heal(&sim->net);
