@@ -345,7 +345,7 @@ int clients_reply(struct sim *sim, struct sim_client *c, struct sim_reply *rep)
         bool error = false;
 
         if (rep->kind == SIM_REPLY_RESULT && !current) {
-                if (h->lc.status == LC_FAIL)
+                if (h->lc.status == LC_FAIL && !h->pending && !result_is_error(rep))
                         sim_fail(sim, "definite failures are definite",
                                  "c%d op %llu was reported failed, then answered with a result",
                                  c->idx, (unsigned long long) rep->op);

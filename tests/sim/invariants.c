@@ -19,6 +19,9 @@
  *                        at the index its result names, and is still in the
  *                        leader's log at the end
  *   event sourcing       the core's term and log equal what its events say
+ *   durable before acked a successful AppendEntries reply or a granted vote
+ *                        leaves only when the disk holds, durably, the log
+ *                        entries and the vote it vouches for
  * Must never: weaken a property to make a run pass.
  */
 #include <stdlib.h>
@@ -81,6 +84,7 @@ void inv_node_reset(struct sim_node *n)
 {
         n->log_last = 0;
         n->dedup_n = 0;
+        n->n_votes = 0;
 }
 
 /* ---- Election Safety ------------------------------------------------------ */
@@ -111,11 +115,40 @@ void inv_on_role(struct sim *sim, struct sim_node *n, const struct raft_effect *
         saw_leader(sim, n, fx->role.term);
 }
 
+/* A reply may be held by the core and released late (after the term moved
+ * on, or the log was truncated): what it vouches for must have been durable
+ * at some point, i.e. in some state reached by a durable event. */
+static void check_durable_ack(struct sim *sim, struct sim_node *n, const struct raft_msg *m)
+{
+        raft_seq_t d = disk_durable_seq(&n->disk);
+        raft_index_t durable_last = d && d < n->after_cap ? n->after[d].max_log_last : 0;
+
+        if (m->type == RAFT_MSG_APPEND_RESP && m->append_resp.success &&
+            m->append_resp.last_entry > durable_last)
+                sim_fail(sim, "durable before acknowledged",
+                         "%s acknowledges entries up to %llu to %s, but its disk never held "
+                         "durably more than %llu", n->id,
+                         (unsigned long long) m->append_resp.last_entry, m->to,
+                         (unsigned long long) durable_last);
+        if (m->type == RAFT_MSG_VOTE_RESP && m->vote_resp.granted && !m->vote_resp.pre_vote) {
+                int cand = sim_node_by_id(sim, m->to) + 1;
+
+                for (size_t i = n->n_votes; i-- > 0;)
+                        if (n->votes[i].term == m->term && n->votes[i].cand == cand &&
+                            n->votes[i].seq <= d)
+                                return;
+                sim_fail(sim, "durable before acknowledged",
+                         "%s grants its term-%llu vote to %s before that vote is durable",
+                         n->id, (unsigned long long) m->term, m->to);
+        }
+}
+
 void inv_on_send(struct sim *sim, struct sim_node *n, const struct raft_msg *m)
 {
         struct invariants *inv = &sim->inv;
         int cand;
 
+        check_durable_ack(sim, n, m);
         if (m->type != RAFT_MSG_VOTE_RESP || !m->vote_resp.granted || m->vote_resp.pre_vote)
                 return;
         cand = sim_node_by_id(sim, m->to);
@@ -237,6 +270,12 @@ void inv_on_persist(struct sim *sim, struct sim_node *n, const struct raft_event
         case RAFT_EV_VOTE:
                 if (ev->vote.term > n->term)
                         n->term = ev->vote.term;
+                if (!grow((void **) &n->votes, &n->votes_cap, n->n_votes, sizeof(*n->votes))) {
+                        sim_fail(sim, "setup", "out of memory (votes)");
+                        return;
+                }
+                n->votes[n->n_votes++] = (struct vote_record) {
+                        ev->vote.term, sim_node_by_id(sim, ev->vote.candidate) + 1, ev->seq };
                 break;
         case RAFT_EV_ENTRIES:
                 for (size_t i = 0; i < ev->entries.n && !sim->failed; i++)
@@ -264,6 +303,13 @@ void inv_on_persist(struct sim *sim, struct sim_node *n, const struct raft_event
         case RAFT_EV_SNAPSHOT:
                 break;
         }
+        if (!grow((void **) &n->after, &n->after_cap, ev->seq, sizeof(*n->after))) {
+                sim_fail(sim, "setup", "out of memory (seq states)");
+                return;
+        }
+        n->after[ev->seq].max_log_last = n->log_last;
+        if (ev->seq > 1 && n->after[ev->seq - 1].max_log_last > n->log_last)
+                n->after[ev->seq].max_log_last = n->after[ev->seq - 1].max_log_last;
 }
 
 /* ---- Leader Completeness ----------------------------------------------------- */

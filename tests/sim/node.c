@@ -191,6 +191,10 @@ void node_destroy(struct sim_node *n)
         n->log = NULL;
         free(n->dedup);
         n->dedup = NULL;
+        free(n->after);
+        n->after = NULL;
+        free(n->votes);
+        n->votes = NULL;
 }
 
 int node_tick(struct sim *sim, struct sim_node *n)

@@ -117,9 +117,25 @@ struct sim_node {
         raft_index_t commit;
         struct mirror_entry *log; /* log[i] for index i; log[0] unused */
         size_t log_last, log_cap;
+        struct seq_state *after; /* after[seq] */
+        size_t after_cap;
+        struct vote_record *votes;
+        size_t n_votes, votes_cap;
         /* exactly-once: first reply per (client_id, request_id) on this node */
         struct dedup_slot *dedup;
         size_t dedup_n, dedup_cap;
+};
+
+/* Durability checks: the longest log a node's events had reached by event
+ * `seq`, and each Voted event with its sequence number. */
+struct seq_state {
+        raft_index_t max_log_last;
+};
+
+struct vote_record {
+        raft_term_t term;
+        int cand; /* node index + 1 */
+        raft_seq_t seq;
 };
 
 struct dedup_slot {
