@@ -92,7 +92,9 @@ caught_up() { # caught_up I INDEX: node nI applied INDEX
         a=$(status_of "$1" applied_index 2>/dev/null) || return 1
         [ "${a:-0}" -ge "$2" ]
 }
-stopped() { [ "$(on "rafktor-c$1" systemctl show -p ActiveState --value rafktor.service)" = inactive ]; }
+stopped() {
+        [ "$(on "rafktor-c$1" systemctl show -p ActiveState --value rafktor.service)" = inactive ]
+}
 
 stage_cluster() {
         local i leader down up=() k commit

@@ -79,7 +79,8 @@ lint_units() {
         if [ -z "$out" ]; then pass "systemd-analyze verify: silent"
         else fail "systemd-analyze verify: silent" "$out"; fi
         out=$(cd "$dir/units" && systemd-analyze security --offline=true rafktor.service 2>&1)
-        score=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for rafktor.service: \([0-9.]*\).*/\1/p')
+        score=$(printf '%s\n' "$out" |
+                sed -n 's/.*Overall exposure level for rafktor.service: \([0-9.]*\).*/\1/p')
         if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
                 pass "systemd-analyze security: exposure $score <= 2.0"
         else
@@ -88,11 +89,15 @@ lint_units() {
         fi
 }
 
+deb_has_man_pages() {
+        [ "$(dpkg-deb -c "$deb_file" | grep -c -E \
+                'man/man(1/raftctl\.1|5/rafktor\.conf\.5|8/rafktord\.8)\.gz$')" = 3 ]
+}
+
 lint_man() {
         check "mandoc -Tlint -Wwarning: man pages clean" \
                 mandoc -Tlint -Wwarning "$top"/man/*.[1-8]
-        check "the .deb ships the three man pages" sh -c \
-                "dpkg-deb -c '$deb_file' | grep -c -E 'man/man(1/raftctl.1|5/rafktor.conf.5|8/rafktord.8).gz' | grep -qx 3"
+        check "the .deb ships the three man pages" deb_has_man_pages
 }
 
 stage_lint() {

@@ -71,15 +71,33 @@ node_serve() {
         # The socket's group is the access rule: nobody is refused, a group member is not.
         check "admin socket refuses a user outside group rafktor" nobody_refused
         check "useradd rkadmin in group rafktor" on "$N" useradd -M -G rafktor rkadmin
+        # shellcheck disable=SC2016 # expanded in the container
         check "admin socket accepts a member of group rafktor" on "$N" sh -c \
                 'setpriv --reuid="$(id -u rkadmin)" --regid="$(id -g rkadmin)" \
                 --init-groups raftctl status'
+        tcp_mutation_refused
+}
+
+# Admin mutations over plaintext TCP must be refused with PERMISSION_DENIED (issue 6).
+tcp_mutation_refused() {
+        local out name="admin mutation (snapshot) over TCP is refused: PERMISSION_DENIED"
+        out=$(on "$N" raftctl -e 127.0.0.1:7401 --timeout 2s snapshot 2>&1) &&
+                { fail "$name" "it succeeded: $out"; return; }
+        if printf '%s\n' "$out" | grep -qi 'permission'; then
+                pass "$name"
+        elif printf '%s\n' "$out" | grep -Eqi 'not supported|unimplemented'; then
+                skip "$name: the daemon implements no admin mutation yet ($out)"
+        else
+                fail "$name" "$out"
+        fi
 }
 
 node_systemd() {
         local text pid n
         text=$(prop rafktor.service StatusText)
-        if printf '%s' "$text" | grep -Eq '^(leader|follower|candidate|pre-candidate), term [0-9]+, commit [0-9]+'; then
+        if printf '%s' "$text" |
+                grep -Eq '^(leader|follower|candidate|pre-candidate), term [0-9]+, commit [0-9]+'
+        then
                 pass "systemctl status shows the daemon's STATUS= ($text)"
         else
                 fail "systemctl status shows the daemon's STATUS=" "StatusText='$text'"
@@ -106,6 +124,8 @@ node_packaging() {
         # Upgrade (reinstall): a local change of the conffile and the data are kept.
         on "$N" sh -c 'echo "# local change" >> /etc/rafktor/rafktor.conf'
         check "upgrade: dpkg -i again" on "$N" dpkg -i "/debs/${deb_file##*/}"
+        check "upgrade: the old daemon is stopped until the next connection" \
+                state_is rafktor.service inactive
         check "upgrade: the socket is listening" state_is rafktor.socket active
         check "upgrade: the conffile's local change is kept" on "$N" grep -qx \
                 "# local change" /etc/rafktor/rafktor.conf
