@@ -1,7 +1,7 @@
 /* tests/sim/clients.c: the simulated clients.
  *
  * Owns: what clients do: one operation at a time (put with a unique value,
- * compare-and-swap on a value, linearizable get) through a random node;
+ * compare-and-swap on a value, delete, linearizable get) through a random node;
  * a timeout per attempt; retries: a client with a session retries a write
  * with the same request id until it learns the outcome, a client without
  * one retries only after a definite failure (a retry after an unknown
@@ -73,6 +73,7 @@ static int encode_command(struct sim_client *c, const struct lc_op *op, uint64_t
         Rafktor__V1__Command cmd = RAFKTOR__V1__COMMAND__INIT;
         Rafktor__V1__RequestSession session = RAFKTOR__V1__REQUEST_SESSION__INIT;
         Rafktor__V1__PutRequest put = RAFKTOR__V1__PUT_REQUEST__INIT;
+        Rafktor__V1__DeleteRequest del = RAFKTOR__V1__DELETE_REQUEST__INIT;
         Rafktor__V1__CompareAndSwapRequest cas;
         char key[16], value[32], expect[32];
 
@@ -95,6 +96,11 @@ static int encode_command(struct sim_client *c, const struct lc_op *op, uint64_t
                 put.value.len = strlen(value);
                 cmd.op_case = RAFKTOR__V1__COMMAND__OP_PUT;
                 cmd.put = &put;
+        } else if (op->type == LC_DELETE) {
+                del.key.data = (uint8_t *) key;
+                del.key.len = strlen(key);
+                cmd.op_case = RAFKTOR__V1__COMMAND__OP_DELETE;
+                cmd.delete_ = &del;
         } else {
                 cas.key.data = (uint8_t *) key;
                 cas.key.len = strlen(key);
@@ -169,11 +175,12 @@ static int start_op(struct sim *sim, struct sim_client *c)
 
         h.lc.client = (uint64_t) c->idx;
         h.lc.key = prng_below(&sim->rng, cs->n_keys);
-        h.lc.type = pick < 45 ? LC_PUT : (pick < 65 ? LC_CAS : LC_GET);
+        h.lc.type = pick < 40 ? LC_PUT : pick < 58 ? LC_CAS : pick < 64 ? LC_DELETE : LC_GET;
         h.invoke_ms = sim->now;
         h.started_healed = sim->healed;
         if (h.lc.type != LC_GET) {
-                h.lc.value = cs->next_value++;
+                if (h.lc.type != LC_DELETE)
+                        h.lc.value = cs->next_value++;
                 if (h.lc.type == LC_CAS) {
                         uint64_t known = c->known_value[h.lc.key];
 
@@ -296,6 +303,10 @@ static bool decode_result(struct sim *sim, struct hist_op *h, const struct sim_r
                         h->lc.out_version = res->cas->current->version;
                 }
                 h->index = res->cas->index;
+        } else if (h->lc.type == LC_DELETE && res->result_case ==
+                   RAFKTOR__V1__COMMAND_RESULT__RESULT_DELETE) {
+                h->lc.found = res->delete_->deleted;
+                h->index = res->delete_->index;
         } else {
                 sim_fail(sim, "client protocol", "c%d op %llu: CommandResult of the wrong kind "
                          "(%d)", h->client, (unsigned long long) (h - sim->hist.ops),
@@ -375,7 +386,9 @@ int clients_reply(struct sim *sim, struct sim_client *c, struct sim_reply *rep)
                         return -1;
                 memcpy(h->first_result, rep->result, rep->result_len);
                 h->first_len = rep->result_len;
-                if (h->lc.type == LC_PUT || (h->lc.succeeded && h->lc.found))
+                if (h->lc.type == LC_DELETE)
+                        c->known_value[h->lc.key] = 0;
+                else if (h->lc.type == LC_PUT || (h->lc.succeeded && h->lc.found))
                         c->known_value[h->lc.key] = h->lc.type == LC_PUT ? h->lc.value
                                                                          : h->lc.out_value;
                 else if (h->lc.found)
