@@ -3,9 +3,9 @@
  * Owns: the events a node asked to persist, which prefix of them is
  * durable, and group commit: one flush makes durable every event written
  * before it started; events written meanwhile wait for the next flush.
- * A crash keeps the durable prefix and, sometimes, a further prefix of the
- * written events (the page cache reached the disk before the power cut),
- * never anything after a lost event.
+ * A crash keeps the durable prefix (and, if the caller asks, a further
+ * prefix of the written events, as a page cache might), never anything
+ * after a lost event.
  * Must never: call the core; the caller reports durability (raft_persisted).
  */
 #ifndef RAFKTOR_SIM_DISK_H
@@ -40,8 +40,9 @@ bool disk_start_flush(struct disk *d, struct prng *rng, uint64_t *ret_delay);
 /* The flush in flight completed: returns the highest durable seq (0: none). */
 raft_seq_t disk_flush_done(struct disk *d);
 raft_seq_t disk_durable_seq(const struct disk *d);
-/* Power cut (and repair of a broken disk): keep the durable events plus, with probability keep_pm per
- * mille, a random prefix of the others. Returns how many events survived. */
+/* Power cut (and repair of a broken disk): keep the durable events plus,
+ * with probability keep_pm per mille, a random prefix of the others.
+ * Returns how many events survived. */
 size_t disk_crash(struct disk *d, struct prng *rng, unsigned keep_pm);
 
 #endif
