@@ -100,6 +100,7 @@ void history_check(struct sim *sim)
         }
         r = lc_check(ops, h->n, 5000000, &res);
         free(ops);
+        sim->lin_states = res.states;
         if (r < 0) {
                 sim_fail(sim, "setup", "lc_check refused the history: %d", r);
                 return;

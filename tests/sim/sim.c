@@ -129,6 +129,22 @@ int main(int argc, char **argv)
                         printf("  last %d events:\n", TRACE_SHOWN);
                         trace_dump(&sim->trace, TRACE_SHOWN, stdout);
                 }
+                if (o.verbose)
+                        fprintf(stderr, "seed %llu summary: %llu steps, %llu ms, ops %llu ok "
+                                "%llu failed %llu unknown, %llu crashes, %llu partitions, "
+                                "%llu messages (%llu lost, %llu cut, %llu duplicated), "
+                                "states searched %llu\n", (unsigned long long) o.seed,
+                                (unsigned long long) sim->steps, (unsigned long long) sim->now,
+                                (unsigned long long) sim->clients.ok,
+                                (unsigned long long) sim->clients.failed,
+                                (unsigned long long) sim->clients.unknown,
+                                (unsigned long long) sim->nem.crashes,
+                                (unsigned long long) sim->nem.partitions,
+                                (unsigned long long) sim->net.sent,
+                                (unsigned long long) sim->net.lost,
+                                (unsigned long long) sim->net.cut_lost,
+                                (unsigned long long) sim->net.duplicated,
+                                (unsigned long long) sim->lin_states);
                 steps += sim->steps;
                 sim_destroy(sim);
                 free(sim);

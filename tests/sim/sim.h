@@ -275,6 +275,7 @@ struct sim {
         struct history hist;
         struct invariants inv;
         struct nemesis nem;
+        uint64_t lin_states; /* states the linearizability search explored */
         bool failed;
         char invariant[64];
         char detail[768];
