@@ -175,6 +175,33 @@ static void test_candidate_leads_only_after_its_term_is_durable(void **state)
         solo_free(&s);
 }
 
+/* A duplicated grant counts once: a candidate of 5 needs three voters. */
+static void test_duplicated_vote_grant_counts_once(void **state)
+{
+        struct solo s;
+        struct raft_msg m;
+        raft_term_t t;
+
+        (void)state;
+        solo_init(&s, "n1", 5, no_pre_vote);
+        solo_tick(&s, 1000);
+        solo_persist(&s);
+        t = status_of(&s).term;
+        m = msg_vote_resp("n2", "n1", t, true, false);
+        solo_recv(&s, &m);
+        solo_recv(&s, &m);
+        solo_recv(&s, &m);
+        assert_int_equal(status_of(&s).role, RAFT_CANDIDATE);
+        /* A grant from an older term does not count either. */
+        m = msg_vote_resp("n3", "n1", t - 1, true, false);
+        solo_recv(&s, &m);
+        assert_int_equal(status_of(&s).role, RAFT_CANDIDATE);
+        m = msg_vote_resp("n4", "n1", t, true, false);
+        solo_recv(&s, &m);
+        assert_int_equal(status_of(&s).role, RAFT_LEADER);
+        solo_free(&s);
+}
+
 /* Thesis 9.6: a pre-candidate "does not increment its term"; voters of a
  * pre-vote change nothing either, and nothing is persisted. */
 static void test_pre_vote_does_not_change_term(void **state)
@@ -615,6 +642,7 @@ int main(void)
                 cmocka_unit_test(test_vote_granted_only_after_durable),
                 cmocka_unit_test(test_candidate_own_vote_counts_only_when_durable),
                 cmocka_unit_test(test_candidate_leads_only_after_its_term_is_durable),
+                cmocka_unit_test(test_duplicated_vote_grant_counts_once),
                 cmocka_unit_test(test_pre_vote_does_not_change_term),
                 cmocka_unit_test(test_partitioned_node_with_pre_vote_does_not_disrupt_leader),
                 cmocka_unit_test(test_check_quorum_leader_steps_down),

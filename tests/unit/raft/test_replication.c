@@ -555,6 +555,66 @@ static void test_leader_sends_heartbeats_every_interval(void **state)
         solo_free(&s);
 }
 
+/* Reordered or duplicated acknowledgements never move a peer's match
+ * index backwards (Figure 2: matchIndex "increases monotonically"). */
+static void test_reordered_acks_do_not_move_match_backwards(void **state)
+{
+        struct solo s;
+        struct raft_msg m;
+        struct raft_status st;
+        raft_term_t term;
+        size_t k;
+        int i;
+
+        (void)state;
+        solo_init(&s, "n1", 3, NULL);
+        solo_make_leader(&s);
+        term = status_of(&s).term;
+        for (i = 0; i < 4; i++)
+                assert_int_equal(raft_propose(s.r, s.now, (uint64_t)i + 1,
+                                              (const uint8_t *)"x", 1, s.now + 10000, &s.out),
+                                 RAFT_OK);
+        solo_persist(&s);
+        m = msg_append_resp("n2", "n1", term, true, 4, 6, 6, 0);
+        solo_recv(&s, &m);
+        m = msg_append_resp("n2", "n1", term, true, 1, 3, 3, 0); /* older */
+        solo_recv(&s, &m);
+        solo_recv(&s, &m); /* and duplicated */
+        raft_status(s.r, &st);
+        for (k = 0; k < st.n_peers; k++)
+                if (strcmp(st.peers[k].id, "n2") == 0)
+                        assert_int_equal(st.peers[k].match_index, 6);
+        assert_int_equal(st.commit_index, 6);
+        solo_free(&s);
+}
+
+/* Figure 2: "Reply false if term < currentTerm", with the current term so
+ * a deposed leader learns it. */
+static void test_append_from_stale_term_rejected_with_current_term(void **state)
+{
+        struct solo s;
+        struct raft_msg m;
+        const struct raft_effect *fx;
+        const raft_term_t t3[] = { 3 };
+
+        (void)state;
+        solo_init(&s, "n1", 3, NULL);
+        m = msg_append("n2", "n1", 5, 1, 1, 1, 0, NULL);
+        solo_recv(&s, &m);
+        solo_persist(&s);
+        raft_output_reset(&s.out);
+        m = msg_append("n3", "n1", 3, 1, 1, 1, 1, t3);
+        solo_recv(&s, &m);
+        solo_persist(&s);
+        fx = fx_find_msg(&s.out, RAFT_MSG_APPEND_RESP, 0);
+        assert_non_null(fx);
+        assert_false(fx->msg.append_resp.success);
+        assert_int_equal(fx->msg.term, 5);
+        assert_int_equal(raft_last_index(s.r), 1);
+        assert_string_equal(status_of(&s).leader, "n2");
+        solo_free(&s);
+}
+
 /* Figure 2: "If leaderCommit > commitIndex, set commitIndex =
  * min(leaderCommit, index of last new entry)"; APPLY in index order. */
 static void test_follower_commit_bounded_by_last_new_entry(void **state)
@@ -595,6 +655,8 @@ int main(void)
                 cmocka_unit_test(test_configuration_from_log_reverts_on_truncation),
                 cmocka_unit_test(test_follower_commit_bounded_by_last_new_entry),
                 cmocka_unit_test(test_leader_sends_heartbeats_every_interval),
+                cmocka_unit_test(test_reordered_acks_do_not_move_match_backwards),
+                cmocka_unit_test(test_append_from_stale_term_rejected_with_current_term),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
