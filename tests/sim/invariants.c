@@ -463,6 +463,11 @@ void inv_after_step(struct sim *sim, struct sim_node *n)
                          (unsigned long long) n->applied, (unsigned long long) last);
                 return;
         }
+        if (st.commit_index > n->commit)
+                trace_add(&sim->trace, sim->now, "%s commit index %llu -> %llu (%s, term %llu)",
+                          n->id, (unsigned long long) n->commit,
+                          (unsigned long long) st.commit_index, raft_role_str(st.role),
+                          (unsigned long long) st.term);
         n->commit = st.commit_index;
         if (st.role == RAFT_LEADER) {
                 if (n->role != RAFT_LEADER || n->leader_term != st.term) {
