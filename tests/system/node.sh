@@ -34,6 +34,14 @@ nobody_refused() { # fails to connect, for lack of permission on the socket
         printf '%s\n' "$out"
         printf '%s\n' "$out" | grep -qi 'permission denied'
 }
+# Priority err or worse from rafktord itself (a sandbox refusal would show here).
+no_daemon_errors() {
+        local out
+        out=$(on "$N" journalctl --no-pager -o cat -p err _SYSTEMD_UNIT=rafktor.service \
+                _COMM=rafktord)
+        printf '%s\n' "$out"
+        [ -z "$out" ]
+}
 status_line() { on "$N" systemctl status --no-pager rafktor.service | grep 'Status: "'; }
 journal_fields() {
         on "$N" journalctl -u rafktor -o json --no-pager | jq -e -s 'map(select(
@@ -118,6 +126,7 @@ node_systemd() {
         check "kill -s KILL: Restart= brings it back" wait_for 15 restarted "$n" "$pid"
         check "kill -s KILL: the acknowledged write survived" wait_for 10 value_is greeting hello
         check "kill -s KILL: writes work again" on "$N" raftctl put after-kill yes
+        check "the sandboxed daemon logged no error" no_daemon_errors
 }
 
 node_packaging() {

@@ -76,14 +76,37 @@ build_packages() {
         rm -rf "$debs" && mkdir -p "$debs" && cp "$deb_file" "$debs/"
 }
 
+# The rootfs (debootstrap: network-bound) is made while the packages build (CPU-bound).
+rootfs_start() {
+        case " $stages " in *" node "*|*" cluster "*) ;; *) return 0 ;; esac
+        rootfs_t=$SECONDS
+        setsid "$here/rootfs.sh" >"$work/rootfs.path" 2>"$work/rootfs.log" &
+        rootfs_pid=$!
+}
+rootfs_wait() {
+        local rc=0
+        [ -n "${rootfs_pid:-}" ] || return 1
+        wait "$rootfs_pid" || rc=$?
+        rootfs_pid=
+        cat "$work/rootfs.log"
+        rootfs=$(cat "$work/rootfs.path")
+        echo "--- rootfs: ready $((SECONDS - rootfs_t)) s after the start ($rootfs)"
+        [ $rc -eq 0 ] && [ -d "$rootfs" ]
+}
+rootfs_stop() {
+        [ -n "${rootfs_pid:-}" ] && kill -- -"$rootfs_pid" 2>/dev/null
+        return 0
+}
+
 mkdir -p "$work"
-trap 'halt_all; net_teardown' EXIT
+trap 'rootfs_stop; halt_all; net_teardown' EXIT
 trap 'exit 130' INT TERM
 
 if ! timed "tools" install_tools || ! "$top/tests/install-deps.sh"; then
         echo "FAIL: installing the tools"
         exit 1
 fi
+rootfs_start
 if ! timed "build" build_packages; then
         echo "system: $n_pass passed, $n_fail failed, $n_skip skipped"
         exit 1
@@ -92,11 +115,9 @@ for stage in $stages; do
         case $stage in
         lint) timed "lint" stage_lint ;;
         node|cluster)
-                if [ -z "${rootfs:-}" ]; then
-                        t=$SECONDS
-                        rootfs=$("$here/rootfs.sh") ||
-                                { fail "Debian 12 rootfs (debootstrap)"; break; }
-                        echo "--- rootfs: $((SECONDS - t)) s ($rootfs)"
+                if [ -z "${rootfs:-}" ] && ! rootfs_wait; then
+                        fail "Debian 12 rootfs (debootstrap)"
+                        break
                 fi
                 timed "$stage" "stage_$stage" ;;
         *) echo "system: unknown stage '$stage'" >&2; exit 2 ;;
