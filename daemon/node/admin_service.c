@@ -1,8 +1,8 @@
 /* daemon/node/admin_service.c: the server side of rafktor.v1.Admin.
  *
- * Owns: answering Status, Members, Leader and ReadLog from the node's local state, at
- * once. Must never change any state or wait for the cluster (an operator asks a node
- * about itself, even one that cannot reach a leader).
+ * Owns: answering Status, Members, Leader, ReadLog and StateHash from the node's local
+ * state, at once. Must never change any state or wait for the cluster (an operator asks a
+ * node about itself, even one that cannot reach a leader).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +166,24 @@ out:
         free(v);
 }
 
+/* kv_hash() of the applied state: members that applied the same log answer the same. */
+static void on_state_hash(struct net_call *call, const struct net_msg *msg, void *user)
+{
+        struct node *n = user;
+        Rafktor__V1__StateHashResponse resp = RAFKTOR__V1__STATE_HASH_RESPONSE__INIT;
+        Rafktor__V1__ResponseHeader h = RAFKTOR__V1__RESPONSE_HEADER__INIT;
+        struct raft_status st;
+
+        (void)msg;
+        node_response_header(n, &st, &h);
+        resp.header = &h;
+        resp.hash = kv_hash(n->kv);
+        resp.applied_index = kv_applied_index(n->kv);
+        resp.key_count = kv_count(n->kv);
+        resp.session_count = kv_session_count(n->kv);
+        net_call_reply(call, &resp.base);
+}
+
 void admin_service_methods(struct node *n, struct net_method *m)
 {
         static const struct {
@@ -181,6 +199,8 @@ void admin_service_methods(struct node *n, struct net_method *m)
                   on_leader },
                 { "/rafktor.v1.Admin/ReadLog", &rafktor__v1__read_log_request__descriptor,
                   on_read_log },
+                { "/rafktor.v1.Admin/StateHash", &rafktor__v1__state_hash_request__descriptor,
+                  on_state_hash },
         };
 
         for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)

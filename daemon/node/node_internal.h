@@ -113,6 +113,7 @@ enum {
         NODE_M_MEMBERS,
         NODE_M_LEADER,
         NODE_M_READ_LOG,
+        NODE_M_STATE_HASH,
         _NODE_M_MAX,
 };
 

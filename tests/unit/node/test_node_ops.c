@@ -247,6 +247,40 @@ static void admin_status_members_leader_and_read_log_describe_the_cluster(void *
         rafktor__v1__read_log_response__free_unpacked(rl, NULL);
 }
 
+static Rafktor__V1__StateHashResponse *state_hash(struct tcluster *c, int i)
+{
+        Rafktor__V1__StateHashRequest req = RAFKTOR__V1__STATE_HASH_REQUEST__INIT;
+
+        return call_ok(c, i, "/rafktor.v1.Admin/StateHash", &req.base,
+                       &rafktor__v1__state_hash_response__descriptor);
+}
+
+static void state_hash_is_equal_on_caught_up_members_and_changes_with_a_write(void **state)
+{
+        struct tcluster *c = *state;
+        Rafktor__V1__StateHashResponse *h[TC_NODES], *after;
+        int l = tc_wait_leader(c, ELECTION_WAIT_MS);
+
+        assert_true(l >= 0);
+        put(c, l, "hashed", "one");
+        for (int i = 0; i < TC_NODES; i++) {
+                assert_true(tc_wait_caught_up(c, i, l, ELECTION_WAIT_MS));
+                h[i] = state_hash(c, i);
+        }
+        for (int i = 0; i < TC_NODES; i++) {
+                assert_int_equal(h[i]->applied_index, h[l]->applied_index);
+                assert_int_equal(h[i]->hash, h[l]->hash);
+                assert_int_equal(h[i]->key_count, 1);
+        }
+        put(c, l, "hashed", "two");
+        after = state_hash(c, l);
+        assert_true(after->applied_index > h[l]->applied_index);
+        assert_int_not_equal(after->hash, h[l]->hash);
+        rafktor__v1__state_hash_response__free_unpacked(after, NULL);
+        for (int i = 0; i < TC_NODES; i++)
+                rafktor__v1__state_hash_response__free_unpacked(h[i], NULL);
+}
+
 struct other_leader {
         struct tcluster *c;
         int not;
@@ -335,6 +369,9 @@ int main(int argc, char **argv)
                 cmocka_unit_test_setup_teardown(
                         admin_status_members_leader_and_read_log_describe_the_cluster, setup,
                         teardown),
+                cmocka_unit_test_setup_teardown(
+                        state_hash_is_equal_on_caught_up_members_and_changes_with_a_write,
+                        setup, teardown),
                 cmocka_unit_test_setup_teardown(
                         a_full_disk_on_the_leader_hands_over_and_loses_no_acknowledged_write,
                         setup, teardown),
