@@ -52,57 +52,64 @@ static int apply_vote(struct raft *r, const struct raft_event *ev)
 
 static int apply_entries(struct raft *r, const struct raft_event *ev)
 {
-        raft_index_t prev_last = raft__log_last_index(&r->log);
+        raft_index_t prev_last = raft__log_last_index(&r->log), cfg_index = 0;
         raft_term_t last_term = raft__log_last_term(&r->log);
-        bool has_config = false;
+        struct raft_config cfg = { 0 };
         size_t i;
         int rc;
 
         if (ev->entries.n == 0 || !ev->entries.entries)
                 return RAFT_ECORRUPT;
-        /* Validate the whole event before changing anything. */
+        /* Validate the whole event, and decode its last configuration,
+         * before changing anything: a failure leaves the state as it was. */
         for (i = 0; i < ev->entries.n; i++) {
                 const struct raft_entry *e = &ev->entries.entries[i];
 
                 if (e->index != prev_last + 1 + i || e->term < last_term || e->term > r->term)
-                        return RAFT_ECORRUPT;
+                        goto corrupt;
                 if (e->type != RAFT_ENTRY_COMMAND && e->type != RAFT_ENTRY_NOOP &&
                     e->type != RAFT_ENTRY_CONFIG)
-                        return RAFT_ECORRUPT;
+                        goto corrupt;
                 if (e->len > 0 && !e->data)
-                        return RAFT_ECORRUPT;
+                        goto corrupt;
                 if (e->type == RAFT_ENTRY_CONFIG) {
-                        struct raft_config c;
-
-                        if (raft_config_decode(e->data, e->len, &c) < 0)
-                                return RAFT_ECORRUPT;
-                        raft_config_clear(&c);
-                        has_config = true;
+                        raft_config_clear(&cfg);
+                        rc = raft_config_decode(e->data, e->len, &cfg);
+                        if (rc == RAFT_ENOMEM)
+                                return rc;
+                        if (rc < 0)
+                                goto corrupt;
+                        cfg_index = e->index;
                 }
                 last_term = e->term;
         }
         for (i = 0; i < ev->entries.n; i++) {
                 rc = raft__log_append(&r->log, &ev->entries.entries[i]);
-                if (rc < 0) {
-                        raft__log_truncate(&r->log, prev_last + 1);
-                        return rc;
-                }
+                if (rc < 0)
+                        goto undo;
         }
         rc = marks_push(r, ev->seq);
-        if (rc < 0) {
-                raft__log_truncate(&r->log, prev_last + 1);
-                return rc;
-        }
+        if (rc < 0)
+                goto undo;
         /* Thesis 4.1: "a server always uses the latest configuration in its
          * log, regardless of whether the entry is committed". */
-        if (has_config)
-                return raft__config_recompute(r);
+        if (cfg_index > 0)
+                raft__config_install(r, &cfg, cfg_index);
         return RAFT_OK;
+corrupt:
+        raft_config_clear(&cfg);
+        return RAFT_ECORRUPT;
+undo:
+        raft__log_truncate(&r->log, prev_last + 1);
+        raft_config_clear(&cfg);
+        return rc;
 }
 
 static int apply_truncate(struct raft *r, const struct raft_event *ev)
 {
-        raft_index_t from = ev->truncate.from_index;
+        raft_index_t from = ev->truncate.from_index, cfg_index = 0;
+        struct raft_config cfg = { 0 };
+        bool reverts;
         size_t i;
         int rc;
 
@@ -111,48 +118,69 @@ static int apply_truncate(struct raft *r, const struct raft_event *ev)
         if (from <= r->log.base_index || from > raft__log_last_index(&r->log) ||
             from <= r->commit_index)
                 return RAFT_ECORRUPT;
+        /* Thesis 4.1: a truncated configuration entry reverts the
+         * configuration to the previous one (computed first: a failure
+         * leaves the state as it was). */
+        reverts = r->config_index >= from;
+        if (reverts) {
+                rc = raft__config_compute(r, r->log.base_index, from - 1, &r->base_config, &cfg,
+                                          &cfg_index);
+                if (rc < 0)
+                        return rc;
+        }
         rc = marks_push(r, ev->seq);
-        if (rc < 0)
+        if (rc < 0) {
+                raft_config_clear(&cfg);
                 return rc;
+        }
         raft__log_truncate(&r->log, from);
         for (i = 0; i < r->n_marks; i++)
                 if (r->marks[i].last_index >= from)
                         r->marks[i].last_index = from - 1;
         if (r->durable_index >= from)
                 r->durable_index = from - 1;
-        r->marks[r->n_marks - 1].last_index = from - 1;
-        /* Thesis 4.1: a truncated configuration entry reverts the
-         * configuration to the previous one. */
-        if (r->config_index >= from)
-                return raft__config_recompute(r);
+        if (reverts)
+                raft__config_install(r, &cfg, cfg_index);
         return RAFT_OK;
 }
 
 static int apply_snapshot(struct raft *r, const struct raft_event *ev)
 {
-        struct raft_config c;
+        raft_index_t idx = ev->snapshot.index, cfg_index;
+        struct raft_config base, cfg = { 0 };
+        bool keep_suffix;
         int rc;
 
-        if (ev->snapshot.index < r->log.base_index || ev->snapshot.term > r->term ||
-            ev->snapshot.config.n == 0)
+        if (idx < r->log.base_index || ev->snapshot.term > r->term || ev->snapshot.config.n == 0)
                 return RAFT_ECORRUPT;
-        rc = raft_config_copy(&ev->snapshot.config, &c);
+        /* Everything that can fail first: a failure leaves the state as it
+         * was. The configuration is the last CONFIG entry kept after the
+         * snapshot, else the snapshot's. */
+        rc = raft_config_copy(&ev->snapshot.config, &base);
         if (rc < 0)
                 return rc;
+        keep_suffix = raft__log_term_at(&r->log, idx) == ev->snapshot.term;
+        rc = raft__config_compute(r, idx, keep_suffix ? raft__log_last_index(&r->log) : idx,
+                                  &base, &cfg, &cfg_index);
+        if (rc < 0)
+                goto fail;
         rc = marks_push(r, ev->seq);
-        if (rc < 0) {
-                raft_config_clear(&c);
-                return rc;
-        }
-        raft__log_set_base(&r->log, ev->snapshot.index, ev->snapshot.term);
+        if (rc < 0)
+                goto fail;
+        raft__log_set_base(&r->log, idx, ev->snapshot.term);
         r->marks[r->n_marks - 1].last_index = raft__log_last_index(&r->log);
         raft_config_clear(&r->base_config);
-        r->base_config = c;
-        if (r->commit_index < ev->snapshot.index)
-                r->commit_index = ev->snapshot.index;
-        if (r->applied_index < ev->snapshot.index)
-                r->applied_index = ev->snapshot.index;
-        return raft__config_recompute(r);
+        r->base_config = base;
+        if (r->commit_index < idx)
+                r->commit_index = idx;
+        if (r->applied_index < idx)
+                r->applied_index = idx;
+        raft__config_install(r, &cfg, cfg_index);
+        return RAFT_OK;
+fail:
+        raft_config_clear(&base);
+        raft_config_clear(&cfg);
+        return rc;
 }
 
 int raft__apply(struct raft *r, const struct raft_event *ev)

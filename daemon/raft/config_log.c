@@ -15,33 +15,48 @@
 
 #include "daemon/raft/raft_private.h"
 
-int raft__config_recompute(struct raft *r)
+int raft__config_compute(const struct raft *r, raft_index_t lo, raft_index_t hi,
+                         const struct raft_config *fallback, struct raft_config *ret,
+                         raft_index_t *ret_index)
 {
-        raft_index_t i, last = raft__log_last_index(&r->log);
-        struct raft_config c = { 0 };
+        raft_index_t i;
         int rc;
 
-        for (i = last; i > r->log.base_index; i--) {
+        for (i = hi; i > lo; i--) {
                 const struct raft_entry *e = raft__log_get(&r->log, i);
 
-                if (e->type != RAFT_ENTRY_CONFIG)
+                if (!e || e->type != RAFT_ENTRY_CONFIG)
                         continue;
-                rc = raft_config_decode(e->data, e->len, &c);
+                rc = raft_config_decode(e->data, e->len, ret);
                 if (rc < 0)
                         return rc == RAFT_ENOMEM ? rc : RAFT_ECORRUPT;
-                raft_config_clear(&r->config);
-                r->config = c;
-                r->config_index = i;
-                r->config_changed = true;
+                *ret_index = i;
                 return RAFT_OK;
         }
-        rc = raft_config_copy(&r->base_config, &c);
+        *ret_index = 0;
+        return raft_config_copy(fallback, ret);
+}
+
+void raft__config_install(struct raft *r, struct raft_config *c, raft_index_t idx)
+{
+        raft_config_clear(&r->config);
+        r->config = *c;
+        memset(c, 0, sizeof(*c));
+        r->config_index = idx;
+        r->config_changed = true;
+}
+
+int raft__config_recompute(struct raft *r)
+{
+        struct raft_config c = { 0 };
+        raft_index_t idx;
+        int rc;
+
+        rc = raft__config_compute(r, r->log.base_index, raft__log_last_index(&r->log),
+                                  &r->base_config, &c, &idx);
         if (rc < 0)
                 return rc;
-        raft_config_clear(&r->config);
-        r->config = c;
-        r->config_index = 0;
-        r->config_changed = true;
+        raft__config_install(r, &c, idx);
         return RAFT_OK;
 }
 

@@ -47,7 +47,9 @@ typedef uint64_t raft_time_t; /* milliseconds on the caller's clock */
 /* Return codes of the API functions (not client-visible errors). */
 enum raft_rc {
         RAFT_OK = 0,
-        RAFT_ENOMEM = -1,   /* allocation failed; the node state is unchanged */
+        RAFT_ENOMEM = -1,   /* allocation failed; the input was dropped part-way:
+                             * every event applied is in the output as a
+                             * PERSIST effect, so state and output agree */
         RAFT_EINVAL = -2,   /* the call's arguments are invalid */
         RAFT_ECORRUPT = -3, /* replayed events contradict each other */
         RAFT_ESTATE = -4,   /* the call is not allowed in this state */

@@ -211,6 +211,13 @@ int raft__apply(struct raft *r, const struct raft_event *ev);
 
 /* ---- config_log.c: configuration from the log ---------------------------- */
 
+/* The configuration of the last CONFIG entry in (lo, hi] of the log, else
+ * a copy of `fallback` (index 0). Allocates; changes nothing. */
+int raft__config_compute(const struct raft *r, raft_index_t lo, raft_index_t hi,
+                         const struct raft_config *fallback, struct raft_config *ret,
+                         raft_index_t *ret_index);
+/* Make `c` (moved, cleared) the current configuration. Never fails. */
+void raft__config_install(struct raft *r, struct raft_config *c, raft_index_t idx);
 int raft__config_recompute(struct raft *r);
 bool raft__is_member(const struct raft *r, const char *id);
 bool raft__is_voter(const struct raft *r, const char *id);
