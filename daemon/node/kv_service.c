@@ -113,6 +113,13 @@ static bool kind_is_write(enum kv_req_kind kind)
 
 static bool is_stale_read(enum kv_req_kind kind, const ProtobufCMessage *pb)
 {
+#ifdef NODE_SABOTAGE_STALE_READS
+        /* SABOTAGE, for tests/faults only (never shipped): serve every read from the local
+         * state, as if the client had asked for a stale read, so that the fault harness
+         * proves it reports stale reads from partitioned or lagging members. */
+        (void)kind, (void)pb;
+        return true;
+#endif
         if (kind == KV_REQ_GET)
                 return ((const Rafktor__V1__GetRequest *)pb)->stale;
         return ((const Rafktor__V1__RangeRequest *)pb)->stale;

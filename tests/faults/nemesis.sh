@@ -1,0 +1,155 @@
+# tests/faults/nemesis.sh: the faults (sourced by run.sh, bash).
+#
+# Owns: the nemesis log and every fault: kill -9 + restart (a random node, the leader, a
+# majority), SIGSTOP/SIGCONT (a random node, the leader), partitions (halves, the leader
+# isolated, one node cut off one way, a bridge), a full disk (then freed). Each nemesis
+# starts its fault, holds it, and heals it before returning; nem_heal_all undoes whatever
+# is left. Choices come from bash's RANDOM seeded with the run's seed, so a seed replays
+# the same sequence of faults (their timing against the cluster is real time).
+# Must never leave a fault in place after nem_heal_all.
+
+NEMESES="kill_random kill_leader kill_majority pause_random pause_leader part_halves
+part_leader part_oneway part_bridge disk_full"
+
+nem_log() { echo "$(date +%T.%3N) $*" >> "$RUN_DIR/nemesis.log"; }
+
+rnd() { echo $(( RANDOM % $1 )); }
+# a random node number, or the leader's when one is known (else a random node)
+pick_node() { echo $(( $(rnd "$N_NODES") + 1 )); }
+pick_leader() {
+        local l
+        l=$(leader_now)
+        [ -n "$l" ] && echo "$l" || pick_node
+}
+# hold: how long a fault stays, 1.0 .. 3.9 s
+hold() { sleep "$(( 1 + $(rnd 3) )).$(rnd 10)"; }
+
+nem_kill() {
+        local i
+        for i in "$@"; do node_kill "$i"; done
+        nem_log "kill -9 $(printf 'n%s ' "$@")"
+        hold
+        for i in "$@"; do node_start "$i" || return 1; done
+        nem_log "restarted $(printf 'n%s ' "$@")"
+}
+nem_kill_random() { nem_kill "$(pick_node)"; }
+nem_kill_leader() { nem_kill "$(pick_leader)"; }
+# a majority: floor(N/2)+1 distinct nodes, killed one after the other
+nem_kill_majority() {
+        local want=$(( N_NODES / 2 + 1 )) picked=() i
+        while [ "${#picked[@]}" -lt "$want" ]; do
+                i=$(pick_node)
+                case " ${picked[*]} " in *" $i "*) continue ;; esac
+                picked+=("$i")
+        done
+        nem_kill "${picked[@]}"
+}
+
+nem_pause() {
+        local i=$1
+        running "$i" || return 0
+        node_pause "$i"
+        nem_log "SIGSTOP n$i"
+        hold
+        node_resume "$i"
+        nem_log "SIGCONT n$i"
+}
+nem_pause_random() { nem_pause "$(pick_node)"; }
+nem_pause_leader() { nem_pause "$(pick_leader)"; }
+
+# partition GROUP_OF_EACH_NODE...: symmetric cuts between nodes in different groups
+nem_partition() {
+        local what=$1 a b
+        shift
+        local -a g=("" "$@")
+        for a in $(seq 1 "$N_NODES"); do
+                for b in $(seq $(( a + 1 )) "$N_NODES"); do
+                        [ "${g[$a]}" != "${g[$b]}" ] && net_cut_both "$a" "$b"
+                done
+        done
+        nem_log "partition $what: $(net_rules)"
+        hold
+        net_heal
+        nem_log "healed"
+}
+# halves: a random minority against the rest
+nem_part_halves() {
+        local -a g=() i
+        for i in $(seq 1 "$N_NODES"); do g[$i]=0; done
+        for i in $(seq 1 $(( (N_NODES - 1) / 2 ))); do g[$(pick_node)]=1; done
+        nem_partition halves "${g[@]:1}"
+}
+nem_part_leader() {
+        local -a g=() i l
+        l=$(pick_leader)
+        for i in $(seq 1 "$N_NODES"); do g[$i]=0; done
+        g[$l]=1
+        nem_partition "leader-isolated(n$l)" "${g[@]:1}"
+}
+# one node cannot send to anyone (it still receives)
+nem_part_oneway() {
+        local i k
+        i=$(pick_node)
+        for k in $(seq 1 "$N_NODES"); do [ "$k" != "$i" ] && net_cut "$i" "$k"; done
+        nem_log "one-way: n$i cannot send: $(net_rules)"
+        hold
+        net_heal
+        nem_log "healed"
+}
+# bridge: two nodes cannot talk to each other, a third talks to both
+nem_part_bridge() {
+        local a b
+        a=$(pick_node)
+        b=$(( (a + $(rnd $(( N_NODES - 1 ))) ) % N_NODES + 1 ))
+        net_cut_both "$a" "$b"
+        nem_log "bridge: n$a x n$b cut, the others link them: $(net_rules)"
+        hold
+        net_heal
+        nem_log "healed"
+}
+
+# The node's tmpfs filled with a file until ENOSPC, held, then the file removed. Records
+# what the node does: storage_error in Status, and whether it clears by itself.
+nem_disk_full() {
+        local i err
+        i=$(pick_node)
+        running "$i" || return 0
+        dd if=/dev/zero of="$RUN_DIR/n$i/fill" bs=64k 2>/dev/null
+        nem_log "disk full on n$i ($(df -k --output=avail "$RUN_DIR/n$i" | tail -1) KiB free)"
+        hold
+        err=$(status_field "$i" storage_error)
+        rm -f "$RUN_DIR/n$i/fill"
+        nem_log "disk freed on n$i (storage_error while full: ${err:-no answer})"
+        if [ "$err" = yes ]; then
+                if wait_for 2000 storage_ok "$i"; then
+                        nem_log "n$i recovered by itself"
+                else
+                        DISK_RESTARTS=$(( ${DISK_RESTARTS:-0} + 1 ))
+                        nem_log "n$i keeps its storage error after the disk was freed:" \
+                                "restarted (kill -9)"
+                        node_kill "$i"
+                        node_start "$i" || return 1
+                fi
+        fi
+}
+storage_ok() { [ "$(status_field "$1" storage_error)" = - ]; }
+
+# nem_one: one random nemesis from NEMESES; counts it.
+nem_one() {
+        local -a list=($NEMESES)
+        local n=${list[$(rnd ${#list[@]})]}
+        NEM_EVENTS=$(( ${NEM_EVENTS:-0} + 1 ))
+        "nem_$n"
+}
+
+# nem_heal_all: no partition, no paused or stopped node, no full disk.
+nem_heal_all() {
+        local i
+        net_heal
+        for i in $(seq 1 "$N_NODES"); do
+                rm -f "$RUN_DIR/n$i/fill"
+                [ -n "${PAUSED[$i]:-}" ] && node_resume "$i"
+                running "$i" || node_start "$i"
+        done
+        nem_log "healed all"
+}
