@@ -352,3 +352,39 @@ median() {
         sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2)
                 print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
+
+# applied_index I / commit_target I: member I's applied index, and the index it must reach
+# to have caught up with the leader I (etcd: raft index; rafktor: commit index).
+applied_index() {
+        if [ "$SYSTEM" = etcd ]; then
+                etcd_status_line "$1" | awk '{ print $5 }'
+        else
+                rafktor_status "$1" | field applied
+        fi
+}
+commit_target() {
+        if [ "$SYSTEM" = etcd ]; then
+                etcd_status_line "$1" | awk '{ print $4 }'
+        else
+                rafktor_status "$1" | field commit
+        fi
+}
+
+# wait_caught_up TIMEOUT_MS I L: member I applied what leader L had committed when the
+# wait began.
+wait_caught_up() {
+        local deadline=$(( $(now_ms) + $1 )) target a
+        target=$(commit_target "$3")
+        [ -n "$target" ] || return 1
+        while :; do
+                a=$(applied_index "$2")
+                [ -n "$a" ] && [ "$a" -ge "$target" ] && return 0
+                [ "$(now_ms)" -ge "$deadline" ] && return 1
+                sleep 0.05
+        done
+}
+
+# start_member I / start_all: of $SYSTEM.
+start_member() {
+        if [ "$SYSTEM" = etcd ]; then etcd_start_member "$1"; else rafktor_start_member "$1"; fi
+}
