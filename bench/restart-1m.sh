@@ -1,0 +1,109 @@
+#!/bin/bash
+# bench/restart-1m.sh: a member holding 1,000,000 keys: RSS, data dir size, restart time.
+#
+# Owns: the 1M-key figures of issue 9. For each system, a fresh three-member cluster on
+# 127.0.0.1; bench-client loads COUNT keys key%08u with VALUE_SIZE-byte values (as the etcd
+# anchor: 1,000,000 keys, 32 bytes) into the leader, INFLIGHT at a time, and the counter
+# must have risen by at least COUNT (etcd: revision; rafktor: applied index). Once every
+# member caught up: VmRSS (and RssAnon/RssFile) of each member, the size of each data dir.
+# Then a follower is stopped (SIGTERM, SIGKILL alternately) and restarted RESTARTS times;
+# the figure is the time from starting the process to its first successful linearizable
+# read (bench-client wait-serving, probing every 5 ms; measured by this script, so it
+# includes starting the probe, about 10 ms). Must never leave a member running.
+#
+# usage: bench/restart-1m.sh [-n COUNT] [-v VALUE_SIZE] [-i INFLIGHT] [-r RESTARTS]
+#            [-s SYSTEMS]
+# Defaults: -n 1000000 -v 32 -i 256 -r 5 -s etcd,rafktor. Environment: BUILD, KEEP.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+COUNT=1000000 VALUE_SIZE=32 INFLIGHT=256 RESTARTS=5 SYSTEMS=etcd,rafktor
+while [ $# -gt 0 ]; do
+        case "$1" in
+        -n) COUNT=$2; shift 2 ;;
+        -v) VALUE_SIZE=$2; shift 2 ;;
+        -i) INFLIGHT=$2; shift 2 ;;
+        -r) RESTARTS=$2; shift 2 ;;
+        -s) SYSTEMS=$2; shift 2 ;;
+        -h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown option $1 (see --help)" ;;
+        esac
+done
+bench_need_packages
+bench_need_build
+bench_tmp
+
+# member_dir I: the data dir of member I.
+member_dir() {
+        if [ "$SYSTEM" = etcd ]; then echo "$DATA/m$1"; else echo "$DATA/n$1"; fi
+}
+
+# memory_report: VmRSS, RssAnon, RssFile (MB) of every member.
+memory_report() {
+        local i p
+        for i in 1 2 3; do
+                p=${MEMBER_PID[$i]}
+                [ -n "$p" ] || continue
+                awk -v m="$i" -v l="$([ "$i" = "$LEADER" ] && echo " (leader)")" '
+                        /^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } /^RssAnon:/ { a = $2 }
+                        /^RssFile:/ { f = $2 }
+                        END { printf "member %s%s: VmRSS %.0f MB (RssAnon %.0f, RssFile %.0f," \
+                              " VmHWM %.0f)\n", m, l, r / 1024, a / 1024, f / 1024, h / 1024 }
+                ' "/proc/$p/status"
+        done
+}
+
+for sys in ${SYSTEMS//,/ }; do
+        ETCD_TIMING=
+        if [ "$sys" = etcd ]; then
+                etcd_init "$T/etcd"
+                etcd_start_all
+        else
+                rafktor_init "$T/rafktor"
+                rafktor_start_all
+        fi
+        c0=$(write_counter "$LEADER")
+        say "$sys: loading $COUNT keys into member $LEADER"
+        out=$("$BENCH_CLIENT" -s "$sys" -t 10000 -e "$(member_ep "$LEADER")" load \
+                --count "$COUNT" --inflight "$INFLIGHT" --value-size "$VALUE_SIZE" \
+                --max-ms 1200000) || die "$sys: the load failed: $out"
+        c1=$(write_counter "$LEADER")
+        [ $(( c1 - c0 )) -ge "$COUNT" ] ||
+                die "$sys: the counter rose by $(( c1 - c0 )), fewer than $COUNT"
+        echo "$sys load: $out (counter +$(( c1 - c0 )))"
+        for i in 1 2 3; do
+                [ "$i" = "$LEADER" ] && continue
+                wait_caught_up 120000 "$i" "$LEADER" || die "$sys: member $i lags behind"
+        done
+        echo "$sys memory with $COUNT keys:"
+        memory_report
+        for i in 1 2 3; do
+                echo "$sys member $i data dir: $(du -sm "$(member_dir "$i")" | cut -f1) MB" \
+                     "(MB per dir: $(cd "$(member_dir "$i")" && du -m -d 2 . | sort -k2 |
+                                     tr '\t\n' ': '))"
+        done
+        f=$(( LEADER % 3 + 1 ))
+        times=()
+        for k in $(seq 1 "$RESTARTS"); do
+                sig=TERM
+                [ $(( k % 2 )) = 0 ] && sig=KILL
+                kill -"$sig" "${MEMBER_PID[$f]}"
+                wait "${MEMBER_PID[$f]}" 2>/dev/null
+                MEMBER_PID[$f]=
+                t0=$(now_ms)
+                start_member "$f"
+                out=$("$BENCH_CLIENT" -s "$sys" -t 1000 -e "$(member_ep "$f")" wait-serving \
+                        --max-ms 120000) || die "$sys: member $f did not serve after restart"
+                ms=$(( $(now_ms) - t0 ))
+                times+=("$ms")
+                echo "$sys restart $k (SIG$sig) of member $f: serving after $ms ms" \
+                     "($out; VmRSS $(( $(rss_kb "${MEMBER_PID[$f]}") / 1024 )) MB)"
+                wait_caught_up 120000 "$f" "$LEADER" || die "$sys: member $f lags behind"
+        done
+        sorted=$(printf '%s\n' "${times[@]}" | sort -n)
+        echo "$sys restart with $COUNT keys until serving, $RESTARTS restarts: median" \
+             "$(echo "$sorted" | median) ms, min $(echo "$sorted" | head -n 1) ms," \
+             "max $(echo "$sorted" | tail -n 1) ms"
+        stop_members
+        rm -rf "$DATA"
+done
