@@ -15,8 +15,8 @@
  * failed exactly-once probe (a write re-sent with the same session must get the first
  * reply, byte for byte in index and version):
  *     eo CLIENT KEY FIRST_INDEX FIRST_VERSION RETRY_INDEX RETRY_VERSION
- * Keys: "k0".."k{N-1}" shared by every client (key id = number + 1); "p{C}" written only
- * by client C (key id = 1000 + C). Values: the decimal id C * 1000000 + sequence.
+ * Keys: "k1".."kN" shared by every client (key id = the number); "p{C}" written only by
+ * client C (key id = 1000 + C). Values: the decimal id C * 1000000 + sequence.
  */
 #pragma once
 

@@ -26,7 +26,7 @@ void fc_key_name(uint64_t key_id, char *buf, size_t size)
         if (key_id > FC_PRIVATE_KEY_BASE)
                 snprintf(buf, size, "p%" PRIu64, key_id - FC_PRIVATE_KEY_BASE);
         else
-                snprintf(buf, size, "k%" PRIu64, key_id - 1);
+                snprintf(buf, size, "k%" PRIu64, key_id);
 }
 
 static const char *const type_names[] = {
@@ -137,24 +137,30 @@ out:
         return 0;
 }
 
-/* Prints the operations on `key` that overlap the stuck one, for the diagnosis. */
+/* Prints the operations on the bad key around the stuck one (1 s before it to 0.5 s
+ * after), for the diagnosis. lc_op_format names keys by id: k1..kN are the shared keys,
+ * k1001.. the private ones (p1..). */
 static void print_context(const struct lc_op *ops, size_t n, const struct lc_result *res)
 {
         const struct lc_op *stuck = &ops[res->stuck_op];
-        uint64_t from = stuck->invoke > 2000000 ? stuck->invoke - 2000000 : 0;
+        uint64_t from = stuck->invoke > 1000000 ? stuck->invoke - 1000000 : 0;
+        uint64_t to = stuck->invoke + 500000;
         char buf[160];
         size_t shown = 0;
 
         lc_op_format(stuck, buf, sizeof(buf));
         printf("# stuck op: %s\n", buf);
-        printf("# ops on key %" PRIu64 " from 2 s before it (times in us):\n", res->bad_key);
-        for (size_t i = 0; i < n && shown < 60; i++) {
+        printf("# ops on k%" PRIu64 " invoked from 1 s before it to 0.5 s after (us):\n",
+               res->bad_key);
+        for (size_t i = 0; i < n && shown < 80; i++) {
+                bool open_before = ops[i].status == LC_UNKNOWN && ops[i].invoke < from;
+
                 if (ops[i].key != res->bad_key || ops[i].status == LC_FAIL)
                         continue;
-                if (ops[i].invoke < from || ops[i].invoke > stuck->invoke + 2000000)
+                if (!open_before && (ops[i].invoke < from || ops[i].invoke > to))
                         continue;
                 lc_op_format(&ops[i], buf, sizeof(buf));
-                printf("#   %s\n", buf);
+                printf("#   %s%s\n", buf, &ops[i] == stuck ? "   <== stuck" : "");
                 shown++;
         }
 }
@@ -187,8 +193,9 @@ int fc_check(const char *history, uint64_t max_states)
                 char name[32];
 
                 fc_key_name(res.bad_key, name, sizeof(name));
-                printf("check: ANOMALY not linearizable: key %s (%zu ops, longest "
-                       "linearizable prefix %zu)\n", name, res.n_key_ops, res.best_depth);
+                printf("check: ANOMALY not linearizable: key %s (k%" PRIu64 ", %zu ops, "
+                       "longest linearizable prefix %zu)\n", name, res.bad_key,
+                       res.n_key_ops, res.best_depth);
                 print_context(ops, n, &res);
         }
         r = (eo || (!res.linearizable && !res.gave_up)) ? 1 : res.gave_up ? 2 : 0;

@@ -141,7 +141,7 @@ one_run() {
                         [ "$VERDICT" = ok ] && VERDICT=node-exited
                 fi
         done
-        if [ "$VERDICT" != ok ] || [ "${FAULT_KEEP:-0}" = 1 ]; then
+        if [ "$VERDICT" != "$expect" ] || [ "${FAULT_KEEP:-0}" = 1 ]; then
                 run_keep
                 KEEP_CUR=1
         fi
@@ -155,12 +155,13 @@ one_run() {
                 rm -rf "$out/seed-$s"
                 mv "$CUR_DIR" "$out/seed-$s"
                 grep -h "ANOMALY\|^#\|DIVERGED\|failed" "$out/seed-$s/check.out" \
-                        "$out/seed-$s/final.out" 2>/dev/null | head -n 40 | sed 's/^/    /'
+                        "$out/seed-$s/final.out" 2>/dev/null | head -n 60 | sed 's/^/    /'
                 echo "    kept $out/seed-$s (history, nemesis.log, n*.log, n*-data)"
                 echo "    replay: make -C $top_builddir check TESTS= && top_builddir=$top_builddir" \
                         "top_srcdir=$top_srcdir $here/run.sh --seed $s --seconds $seconds" \
                         "--daemon $FAULT_DAEMON"
         else
+                [ "$VERDICT" != ok ] && grep -h "ANOMALY" "$CUR_DIR/check.out" | sed 's/^/    /'
                 rm -rf "$CUR_DIR"
         fi
         CUR_DIR=
