@@ -80,7 +80,7 @@ int bench_connect(struct rkc *c, const char *endpoints, int64_t timeout_ms)
         save = NULL;
         for (char *e = strtok_r(list, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
                 struct net_channel_options o = {
-                        .backoff_initial_ms = 5, .backoff_min_ms = 5, .backoff_max_ms = 50,
+                        .backoff_initial_ms = 5, .backoff_min_ms = 2000, .backoff_max_ms = 50,
                 };
 
                 if (c->n_ch == RKC_MAX_ENDPOINTS) {

@@ -30,7 +30,9 @@ struct bench_target {
         const char *get_path;
 };
 
-/* Short reconnect back-off (5..50 ms), so a probe sees a restarted member at once. */
+/* Short reconnect back-off (5..50 ms), so a probe sees a restarted member at once; but a
+ * connect attempt may take 2 s (gRPC uses the minimum back-off as the connect timeout),
+ * so a slow member (under valgrind, on a busy machine) is still reached. */
 int bench_connect(struct rkc *c, const char *endpoints, int64_t timeout_ms);
 
 /* Only 127.0.0.1, localhost, [::1] and unix: endpoints pass. */

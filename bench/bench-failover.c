@@ -156,7 +156,7 @@ int bench_failover(struct rkc *c, const struct bench_target *t, int argc, char *
         uint64_t pid = 0, rate = 100, warm_ms = 1000, max_ms = 10000;
         const char *leader_ep = NULL;
         struct net_channel_options o = {
-                .backoff_initial_ms = 5, .backoff_min_ms = 5, .backoff_max_ms = 50,
+                .backoff_initial_ms = 5, .backoff_min_ms = 2000, .backoff_max_ms = 50,
         };
         struct net_channel *leader = NULL;
         struct failover fo = { .c = c, .t = t, .first_ok_ms = -1 };
