@@ -219,6 +219,8 @@ int effects_run(struct sim *sim, struct sim_node *n)
                         inv_on_role(sim, n, fx);
                         if (fx->role.role == RAFT_LEADER)
                                 nemesis_on_leader(sim, n);
+                        else if (fx->role.role == RAFT_CANDIDATE)
+                                nemesis_on_candidate(sim, n);
                         break;
                 default:
                         sim_fail(sim, "core API contract", "%s emitted unknown effect type %d",

@@ -4,8 +4,10 @@
  * (symmetric splits, an isolated leader, one-way links, a leader that can
  * send but not hear or hear but not send), crashes (any node, the leader,
  * and in the churn profile a new leader soon after it wins, the Figure 8
- * pattern) with restarts after a random downtime, changes of network
- * weather (loss, duplication, delay) and slow disks.
+ * pattern, a leader the moment it applies, a candidate before its term is
+ * durable) with restarts after a random downtime, changes of network
+ * weather (loss, duplication, delay), slow and failing disks, and
+ * leadership transfers.
  * Must never: act after the heal; every draw comes from sim->rng.
  */
 #include <stdio.h>
@@ -198,7 +200,7 @@ int nemesis_act(struct sim *sim)
 
 void nemesis_crash(struct sim *sim, struct sim_node *n)
 {
-        crash(sim, n, sim->nem.profile == PROFILE_CHURN || prng_chance(&sim->rng, 500) ? 150
+        crash(sim, n, sim->nem.profile == PROFILE_CHURN || prng_chance(&sim->rng, 500) ? 60
                                                                                     : 1500);
 }
 
@@ -220,6 +222,16 @@ void nemesis_on_leader(struct sim *sim, struct sim_node *n)
         sim_schedule(sim, prng_range(&sim->rng, 1, sim->nem.profile == PROFILE_CHURN ? 60 : 100),
                      prng_chance(&sim->rng, 500) ? SIM_EV_CRASH : SIM_EV_ISOLATE, n->idx, -1,
                      n->incarnation, NULL);
+}
+
+void nemesis_on_candidate(struct sim *sim, struct sim_node *n)
+{
+        /* In the churn profile a candidate sometimes crashes before its new
+         * term is durable and comes back quickly: replies to its first
+         * campaign may still be in flight when it campaigns again. */
+        if (!sim->healed && sim->nem.profile == PROFILE_CHURN && prng_chance(&sim->rng, 200))
+                sim_schedule(sim, prng_below(&sim->rng, 10), SIM_EV_CRASH, n->idx, -1,
+                             n->incarnation, NULL);
 }
 
 void nemesis_on_leader_apply(struct sim *sim, struct sim_node *n)

@@ -78,8 +78,8 @@ static int sync_disk(int i)
         return collect(i);
 }
 
-/* Delivers the messages from `from` to `to` of `type` (0: any); drops the
- * rest unless `keep`. Messages to a node in `held_for` are moved to `held`. */
+/* Delivers the messages from `from` to `to` (-1: any) of `type` (0: any);
+ * the others stay in the network if `keep`, else they are lost. */
 static int deliver(int from, int to, enum raft_msg_type type, bool keep)
 {
         struct raft_msg batch[MAX_MSGS];

@@ -119,7 +119,8 @@ static int setup(struct sim *sim)
                                                     ? 1
                                                     : batches[prng_below(rng, 4)];
                 n->opts.max_inflight = inflight[prng_below(rng, 3)];
-                n->opts.disable_pre_vote = prng_chance(rng, 250);
+                n->opts.disable_pre_vote = prng_chance(rng, sim->nem.profile == PROFILE_CHURN
+                                                                     ? 500 : 250);
                 n->opts.disable_check_quorum = prng_chance(rng, 250);
                 disk_init(&n->disk, dmin, dmin + prng_range(rng, 1, 25));
         }

@@ -354,5 +354,6 @@ void nemesis_on_leader(struct sim *sim, struct sim_node *n);
 void nemesis_crash(struct sim *sim, struct sim_node *n);
 void nemesis_isolate(struct sim *sim, struct sim_node *n);
 void nemesis_on_leader_apply(struct sim *sim, struct sim_node *n);
+void nemesis_on_candidate(struct sim *sim, struct sim_node *n);
 
 #endif
