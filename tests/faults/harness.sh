@@ -138,6 +138,9 @@ run_teardown() {
                         wait "${PID[$i]}" 2>/dev/null
                         PID[$i]=
                 fi
+        done
+        net_kill_all
+        for i in $(seq 1 "${N_NODES:-0}"); do
                 if [ -n "${MOUNTED[$i]:-}" ]; then
                         umount "$RUN_DIR/n$i" 2>/dev/null || umount -l "$RUN_DIR/n$i"
                         MOUNTED[$i]=

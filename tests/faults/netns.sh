@@ -12,7 +12,15 @@
 # net_setup N: the bridge and N namespaces; sets NET_HOST_IP and NET_IP[1..N].
 net_setup() {
         local n=$1 i ns
-        NET_TAG=${NET_TAG:-$(( $$ % 10000 ))}
+        local tries=0
+        NET_TAG=$(( $$ % 10000 ))
+        # a tag whose bridge and subnet no other run (another make check) uses now
+        while ip link show "rfb$NET_TAG" >/dev/null 2>&1 ||
+              ip -4 addr show | grep -q "inet 10\.213\.$(( NET_TAG % 250 ))\."; do
+                tries=$(( tries + 1 ))
+                [ "$tries" -lt 250 ] || return 1
+                NET_TAG=$(( (NET_TAG + 1) % 10000 ))
+        done
         NET_SUBNET=10.213.$(( NET_TAG % 250 ))
         NET_BRIDGE=rfb$NET_TAG
         NET_HOST_IP=$NET_SUBNET.1
@@ -37,6 +45,18 @@ table inet fault {
 }
 EOF
         done
+}
+
+# net_kill_all: SIGKILL to whatever still runs inside our namespaces (only this run puts
+# processes there).
+net_kill_all() {
+        local i
+        [ -n "${NET_TAG:-}" ] || return 0
+        for i in $(seq 1 "${NET_N:-0}"); do
+                ip netns pids "rf${NET_TAG}n$i" 2>/dev/null | xargs -r kill -CONT 2>/dev/null
+                ip netns pids "rf${NET_TAG}n$i" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+        done
+        return 0
 }
 
 # net_teardown: removes everything net_setup made (whatever part of it exists).
