@@ -138,7 +138,9 @@ node_packaging() {
         check "upgrade: the socket is listening" state_is rafktor.socket active
         check "upgrade: the conffile's local change is kept" on "$N" grep -qx \
                 "# local change" /etc/rafktor/rafktor.conf
-        check "upgrade: the next connection serves the data" wait_for 15 value_is after-kill yes
+        check "upgrade: systemctl start rafktor (the administrator's command)" \
+                on "$N" systemctl start rafktor
+        check "upgrade: the new daemon serves the data" wait_for 15 value_is after-kill yes
 
         check "remove: dpkg -r" on "$N" dpkg -r rafktor
         check "remove: no rafktord runs" wait_for 10 no_daemon
