@@ -1,15 +1,15 @@
 # tests/faults/nemesis.sh: the faults (sourced by run.sh, bash).
 #
 # Owns: the nemesis log and every fault: kill -9 + restart (a random node, the leader, a
-# majority), SIGSTOP/SIGCONT (a random node, the leader), partitions (halves, the leader
+# majority at once, a majority in turn), SIGSTOP/SIGCONT (a random node, the leader), partitions (halves, the leader
 # isolated, one node cut off one way, a bridge), a full disk (then freed). Each nemesis
 # starts its fault, holds it, and heals it before returning; nem_heal_all undoes whatever
 # is left. Choices come from bash's RANDOM seeded with the run's seed, so a seed replays
 # the same sequence of faults (their timing against the cluster is real time).
 # Must never leave a fault in place after nem_heal_all.
 
-NEMESES="kill_random kill_leader kill_majority pause_random pause_leader part_halves
-part_leader part_oneway part_bridge disk_full"
+NEMESES="kill_random kill_leader kill_majority kill_rolling pause_random pause_leader
+part_halves part_leader part_oneway part_bridge disk_full"
 
 nem_log() { echo "$(date +%T.%3N) $*" >> "$RUN_DIR/nemesis.log"; }
 
@@ -43,6 +43,20 @@ nem_kill_majority() {
                 picked+=("$i")
         done
         nem_kill "${picked[@]}"
+}
+
+# a majority in turn: each killed, held down, restarted before the next one goes
+nem_kill_rolling() {
+        local want=$(( N_NODES / 2 + 1 )) first i k
+        first=$(pick_node)
+        for k in $(seq 0 $(( want - 1 ))); do
+                i=$(( (first - 1 + k) % N_NODES + 1 ))
+                node_kill "$i"
+                nem_log "kill -9 n$i (rolling $(( k + 1 ))/$want)"
+                sleep "0.$(( 3 + $(rnd 7) ))"
+                node_start "$i" || return 1
+                nem_log "restarted n$i"
+        done
 }
 
 nem_pause() {

@@ -101,8 +101,9 @@ one_run() {
                         --seed "$s" --clients "${FAULT_CLIENTS:-5}" --keys "${FAULT_KEYS:-5}" \
                         > "$CUR_DIR/run.out" 2> "$CUR_DIR/fclient.err" &
                 FCLIENT_PID=$!
-                # faults one after another while the clients run (1 s gaps at the edges)
-                local end=$(( start + seconds * 1000 - 4000 ))
+                # faults one after another while the clients run (a quiet second or two at
+                # both ends)
+                local end=$(( $(now_ms) + seconds * 1000 - 2000 ))
                 sleep 1
                 while [ "$(now_ms)" -lt "$end" ] && kill -0 "$FCLIENT_PID" 2>/dev/null; do
                         nem_one || { VERDICT=node-failed; break; }
