@@ -65,6 +65,20 @@ lint_rpm_root() {
                         "drwxr-x--- rafktor /var/lib/rafktor"
 }
 
+# Every rpm scriptlet parses (sh -n): the fallback macros expand into them.
+lint_rpm_scripts() {
+        local tag script out
+        for tag in PREIN POSTIN PREUN POSTUN; do
+                script=$(rpm -qp --qf "%{$tag}" "$rpm_file")
+                [ "$script" = "(none)" ] && continue
+                if out=$(printf '%s\n' "$script" | sh -n 2>&1); then
+                        pass "rpm %$tag scriptlet parses"
+                else
+                        fail "rpm %$tag scriptlet parses" "$out"
+                fi
+        done
+}
+
 # The units as the .deb ships them, with ExecStart pointing at the packaged binary
 # (verify refuses a missing one).
 lint_units() {
@@ -105,6 +119,7 @@ stage_lint() {
         lint_lintian
         lint_rpmlint
         lint_rpm_root
+        lint_rpm_scripts
         lint_units
         lint_man
 }

@@ -130,9 +130,12 @@ node_systemd() {
 }
 
 node_packaging() {
-        # Upgrade (reinstall): a local change of the conffile and the data are kept.
+        # Upgrade to a higher version: a local change of the conffile and the data are kept.
         on "$N" sh -c 'echo "# local change" >> /etc/rafktor/rafktor.conf'
-        check "upgrade: dpkg -i again" on "$N" dpkg -i "/debs/${deb_file##*/}"
+        check "upgrade: dpkg -i ${upgrade_version}" on "$N" dpkg -i "/debs/${upgrade_deb##*/}"
+        # shellcheck disable=SC2016 # a dpkg-query format
+        check "upgrade: dpkg has ${upgrade_version}" test "$(on "$N" dpkg-query -W \
+                -f='${Version}' rafktor)" = "$upgrade_version"
         check "upgrade: the old daemon is stopped until the next connection" \
                 state_is rafktor.service inactive
         check "upgrade: the socket is listening" state_is rafktor.socket active

@@ -43,6 +43,17 @@ install_tools() {
                 { tail -n 20 "$work/apt.log"; return 1; }
 }
 
+# make_upgrade_deb: the same package with a higher version (VERSION+systest1), so the
+# node test upgrades for real (preinst upgrade, postinst configure OLD-VERSION).
+make_upgrade_deb() {
+        local dir=$work/upgrade-deb v
+        v=$(dpkg-deb -f "$deb_file" Version)+systest1
+        rm -rf "$dir" && dpkg-deb -R "$deb_file" "$dir" &&
+                sed -i "s/^Version: .*/Version: $v/" "$dir/DEBIAN/control" &&
+                dpkg-deb -b "$dir" "$debs/rafktor_${v}_upgrade.deb" >/dev/null &&
+                upgrade_deb=$debs/rafktor_${v}_upgrade.deb upgrade_version=$v
+}
+
 # timed NAME CMD...: runs a stage and prints its wall time.
 timed() {
         local name=$1 t=$SECONDS rc=0
@@ -73,7 +84,7 @@ build_packages() {
         deb_changes=$(ls "$work"/build/deb/rafktor_*.changes | head -1)
         version=$(dpkg-deb -f "$deb_file" Version | sed 's/-[^-]*$//')
         debs=$work/debs
-        rm -rf "$debs" && mkdir -p "$debs" && cp "$deb_file" "$debs/"
+        rm -rf "$debs" && mkdir -p "$debs" && cp "$deb_file" "$debs/" && make_upgrade_deb
 }
 
 # The rootfs (debootstrap: network-bound) is made while the packages build (CPU-bound).
