@@ -23,6 +23,16 @@ for b in "$RAFKTORD" "$RKC_BIN"; do
         [ -x "$b" ] || { echo "ERROR: $b is not built"; exit 99; }
 done
 
+# Sanitizer builds run several times slower: TIME_FACTOR stretches every wait deadline and
+# the polling calls' timeouts (not the properties the tests measure, like the 1 s
+# election after a leader's death). Set it in the environment to override.
+if [ -z "${TIME_FACTOR:-}" ]; then
+        TIME_FACTOR=1
+        ldd "$RAFKTORD" 2>/dev/null | grep -q 'libasan' && TIME_FACTOR=4
+fi
+POLL_MS=$(( 1000 * TIME_FACTOR ))
+export RKC_TIMEOUT_MS=$(( 2000 * TIME_FACTOR ))     # rkc's per-call deadline without -t
+
 # Short path: unix socket addresses hold at most 107 bytes.
 T=$(mktemp -d /tmp/rafktor-it.XXXXXX) || exit 99
 TEST_NAME=$(basename "$0" .sh)
@@ -75,9 +85,9 @@ skip() {
 }
 
 # wait_until TIMEOUT_MS DESCRIPTION CMD...: run CMD every 20 ms until it succeeds; fail
-# with DESCRIPTION when TIMEOUT_MS passes first.
+# with DESCRIPTION when TIMEOUT_MS (times TIME_FACTOR) passes first.
 wait_until() {
-        local timeout=$1 what=$2 deadline
+        local timeout=$(( $1 * TIME_FACTOR )) what=$2 deadline
         shift 2
         deadline=$(( $(now_ms) + timeout ))
         until "$@"; do
@@ -88,14 +98,18 @@ wait_until() {
         done
 }
 
-# A port nothing listens on (checked with a connect) in 20000..59999.
+# A port nothing listens on (checked with a connect), below the kernel's ephemeral range
+# (ip_local_port_range), where outgoing connections take their local ports: a port that
+# one of them holds cannot be bound by a listener.
 port_is_free() {
         ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 free_port() {
-        local p i
+        local p i low
+        low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+        [ "${low:-0}" -gt 12000 ] 2>/dev/null || low=32768
         for i in $(seq 1 200); do
-                p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+                p=$(( 10000 + (RANDOM * 32768 + RANDOM) % (low - 10000) ))
                 port_is_free "$p" || continue
                 case " ${PORT[*]} ${USED_PORTS:-} " in *" $p "*) continue ;; esac
                 USED_PORTS="${USED_PORTS:-} $p"
@@ -155,7 +169,7 @@ rkc() { "$RKC_BIN" "$@"; }
 raftctl() { "$RAFTCTL" "$@"; }
 
 # node_answers I: its Admin.Status answers.
-node_answers() { rkc -t 500 -e "$(ep "$1")" status >/dev/null 2>&1; }
+node_answers() { rkc -t "$POLL_MS" -e "$(ep "$1")" status >/dev/null 2>&1; }
 
 # start_node I [ARGS...]: start rafktord for nI in the background (log $T/nI.log) and wait
 # until it answers.
@@ -191,7 +205,7 @@ kill_node() {
 # status_field I FIELD: a field of nI's status line (id role term leader commit applied
 # last), empty when it does not answer.
 status_field() {
-        rkc -t 500 -e "$(ep "$1")" status 2>/dev/null |
+        rkc -t "$POLL_MS" -e "$(ep "$1")" status 2>/dev/null |
                 sed -n "s/.* $2=\([^ ]*\).*/\1/p; s/^$2=\([^ ]*\).*/\1/p" | head -n 1
 }
 
@@ -202,7 +216,7 @@ leader_agreed() {
         for i in $(seq 1 "$N_NODES"); do
                 running "$i" || continue
                 is_stopped "$i" && continue
-                line=$(rkc -t 500 -e "$(ep "$i")" status 2>/dev/null) || return 1
+                line=$(rkc -t "$POLL_MS" -e "$(ep "$i")" status 2>/dev/null) || return 1
                 role=$(echo "$line" | sed -n 's/.* role=\([^ ]*\).*/\1/p')
                 leader=$(echo "$line" | sed -n 's/.* leader=\([^ ]*\).*/\1/p')
                 term=$(echo "$line" | sed -n 's/.* term=\([^ ]*\).*/\1/p')
@@ -216,9 +230,9 @@ leader_agreed() {
 }
 
 # wait_leader TIMEOUT_MS [EXCEPT]: wait for an agreed leader (other than nEXCEPT); sets
-# LEADER to its number.
+# LEADER to its number. TIMEOUT_MS is stretched by TIME_FACTOR.
 wait_leader() {
-        local timeout=$1 except=${2:-} deadline l
+        local timeout=$(( $1 * TIME_FACTOR )) except=${2:-} deadline l
         deadline=$(( $(now_ms) + timeout ))
         while :; do
                 l=$(leader_agreed) && [ "$l" != "$except" ] && break
@@ -239,9 +253,9 @@ applied_at_least() {
 # wait_caught_up TIMEOUT_MS I J: nI applies what nJ had committed when the wait began (a
 # fixed target, so a stream of writes does not move it).
 wait_caught_up() {
-        local target
-        target=$(status_field "$3" commit)
-        [ -n "$target" ] || fail "n$3 does not answer"
+        local target=
+        has_commit() { target=$(status_field "$1" commit); [ -n "$target" ]; }
+        wait_until 5000 "n$3 to answer its status" has_commit "$3"
         wait_until "$1" "n$2 to apply index $target (n$3's commit)" \
                 applied_at_least "$2" "$target"
 }

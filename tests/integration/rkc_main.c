@@ -25,7 +25,8 @@
 static int usage(void)
 {
         fprintf(stderr,
-                "usage: rkc -e ADDR[,ADDR...] [-t MS] COMMAND\n"
+                "usage: rkc -e ADDR[,ADDR...] [-t MS] COMMAND   (default -t: $RKC_TIMEOUT_MS "
+                "or 2000)\n"
                 "  status\n"
                 "  put KEY VALUE [--session CLIENT_ID REQUEST_ID] [--retry-ms MS] "
                 "[--after FILE]\n"
@@ -370,7 +371,7 @@ static int cmd_load(struct rkc *c, int argc, char **argv)
 int main(int argc, char **argv)
 {
         const char *endpoints = NULL;
-        int64_t timeout_ms = 2000;
+        int64_t timeout_ms = getenv("RKC_TIMEOUT_MS") ? atoll(getenv("RKC_TIMEOUT_MS")) : 2000;
         struct rkc c;
         int i, rc;
 

@@ -19,7 +19,8 @@ fi
 elapsed=$(( $(now_ms) - t0 ))
 log "put without quorum: $(cat "$T/put.out") after $elapsed ms"
 grep -q "no leader" "$T/put.out" || fail "the error does not say 'no leader': $(cat "$T/put.out")"
-[ "$elapsed" -le 1800 ] || fail "the put took $elapsed ms, past the node's 1 s deadline"
+# The answer came from the node (it says "no leader"), so before the client's deadline.
+[ "$elapsed" -ge 1000 ] || fail "the put failed after $elapsed ms, before the node's 1 s deadline"
 [ "$(status_field 1 role)" != leader ] || fail "a single member of three became leader"
 
 start_node 2
