@@ -99,6 +99,7 @@ Data and logs: $run/n1 .. n3, $run/n1.log .. n3.log
 
 Reach it with raftctl (any node; followers forward writes to the leader):
     $rel/cli/raftctl -e 127.0.0.1:7401 status
+    $rel/cli/raftctl -e 127.0.0.1:7401 members                # three members, * = leader
     $rel/cli/raftctl -e $endpoints status
     $rel/cli/raftctl -e 127.0.0.1:7401 put greeting hello
     $rel/cli/raftctl -e 127.0.0.1:7402 get greeting

@@ -19,6 +19,15 @@ out=$(raftctl -e "$(all_eps)" -w plain status) || fail "raftctl status failed: $
 [ "$(echo "$out" | cut -f6 | sort -u)" = "n$LEADER" ] ||
         fail "raftctl status: not every node names n$LEADER as leader: $out"
 
+# raftctl members through a follower: three voters, one marked leader.
+follower=$(( LEADER % 3 + 1 ))
+out=$(raftctl -e "$(ep "$follower")" -w plain members) || fail "raftctl members failed: $out"
+[ "$(echo "$out" | cut -f1 | sort | tr '\n' ' ')" = "n1 n2 n3 " ] ||
+        fail "raftctl members: expected n1 n2 n3: $out"
+[ "$(echo "$out" | grep -c "^n$LEADER"$'\t'".*"$'\t'"\*\$")" -eq 1 ] &&
+        [ "$(echo "$out" | grep -c '\*$')" -eq 1 ] ||
+        fail "raftctl members: expected n$LEADER alone marked leader: $out"
+
 out=$(raftctl -e "$(all_eps)" --json status) || fail "raftctl --json status failed: $out"
 [ "$(echo "$out" | grep -c '"role": *"leader"')" -eq 1 ] ||
         fail "raftctl --json status: expected one \"role\": \"leader\": $out"
