@@ -19,10 +19,10 @@
 # as a number.
 #
 # usage: bench/compare-etcd.sh [-r RUNS] [-n N] [-N N256] [-w WARM] [-c CONC,CONC...]
-#            [-g READ_CONC] [-q QUIET_PCT] [-x OTHER_MAX] [-R RETRIES] [-s SYSTEMS]
-#            [-o RESULTS] [--noisy] [--no-reads] [--profile-hook CMD]
-# Defaults: -r 3 -n 20000 -N 100000 -w 500 -c 1,16,64,256 -g 64 -q 25 -x 5 -R 3
-#           -s etcd,rafktor. Environment: BUILD (rafktor build dir, default
+#            [-g READ_CONC] [-q QUIET_PCT] [-Q QUIET_TIMEOUT_S] [-x OTHER_MAX] [-R RETRIES]
+#            [-s SYSTEMS] [-o RESULTS] [--noisy] [--no-reads]
+# Defaults: -r 3 -n 20000 -N 100000 -w 500 -c 1,16,64,256 -g 64 -q 25 -Q 600 -x 5 -R 3
+#           -s etcd,rafktor. A level whose quiet wait timed out counts as noisy. Environment: BUILD (rafktor build dir, default
 #           build-default/, built when missing), KEEP=1 keeps the scratch dir.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -38,6 +38,7 @@ while [ $# -gt 0 ]; do
         -c) CONCS=$2; shift 2 ;;
         -g) READ_CONC=$2; shift 2 ;;
         -q) QUIET=$2; shift 2 ;;
+        -Q) QUIET_TIMEOUT=$2; shift 2 ;;
         -x) OTHER_MAX=$2; shift 2 ;;
         -R) RETRIES=$2; shift 2 ;;
         -s) SYSTEMS=$2; shift 2 ;;

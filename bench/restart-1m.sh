@@ -12,12 +12,14 @@
 # includes starting the probe, about 10 ms). Must never leave a member running.
 #
 # usage: bench/restart-1m.sh [-n COUNT] [-v VALUE_SIZE] [-i INFLIGHT] [-r RESTARTS]
-#            [-s SYSTEMS]
-# Defaults: -n 1000000 -v 32 -i 256 -r 5 -s etcd,rafktor. Environment: BUILD, KEEP.
+#            [-s SYSTEMS] [-P PROFILE_DIR]
+# Defaults: -n 1000000 -v 32 -i 256 -r 5 -s etcd,rafktor. With -P, the last restart of each
+# system runs under `perf record -e cpu-clock` (attached right after the start, until
+# serving) and the top functions are printed. Environment: BUILD, KEEP.
 set -u
 . "$(dirname "$0")/lib.sh"
 
-COUNT=1000000 VALUE_SIZE=32 INFLIGHT=256 RESTARTS=5 SYSTEMS=etcd,rafktor
+COUNT=1000000 VALUE_SIZE=32 INFLIGHT=256 RESTARTS=5 SYSTEMS=etcd,rafktor PROFILE_DIR=
 while [ $# -gt 0 ]; do
         case "$1" in
         -n) COUNT=$2; shift 2 ;;
@@ -25,6 +27,7 @@ while [ $# -gt 0 ]; do
         -i) INFLIGHT=$2; shift 2 ;;
         -r) RESTARTS=$2; shift 2 ;;
         -s) SYSTEMS=$2; shift 2 ;;
+        -P) PROFILE_DIR=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
         esac
@@ -51,6 +54,25 @@ memory_report() {
                               " VmHWM %.0f)\n", m, l, r / 1024, a / 1024, f / 1024, h / 1024 }
                 ' "/proc/$p/status"
         done
+}
+
+# report_restart_profile SYSTEM: top functions of the profiled restart.
+report_restart_profile() {
+        local f=$PROFILE_DIR/restart-$1
+        {
+                echo "== $1 restart: self time by shared object"
+                perf report -i "$f.data" --no-children --stdio --sort dso -g none \
+                        2> /dev/null | grep -v '^#' | grep . | head -n 8
+                echo "== $1 restart: self time by symbol"
+                perf report -i "$f.data" --no-children --stdio --sort symbol -g none \
+                        --percent-limit 1 2> /dev/null | grep -v '^#' | grep . |
+                        sed 's/ *- *- *$//; s/ *$//' | cut -c1-150 | head -n 30
+                echo "== $1 restart: inclusive time by symbol"
+                perf report -i "$f.data" --children --stdio --sort symbol -g none \
+                        --percent-limit 5 2> /dev/null | grep -v '^#' | grep . |
+                        sed 's/ *- *- *$//; s/ *$//' | cut -c1-150 | head -n 40
+        } > "$f.txt"
+        cat "$f.txt"
 }
 
 for sys in ${SYSTEMS//,/ }; do
@@ -92,9 +114,22 @@ for sys in ${SYSTEMS//,/ }; do
                 MEMBER_PID[$f]=
                 t0=$(now_ms)
                 start_member "$f"
+                perf_pid=
+                if [ -n "$PROFILE_DIR" ] && [ "$k" = "$RESTARTS" ]; then
+                        mkdir -p "$PROFILE_DIR"
+                        perf record -q -e cpu-clock -F 499 --call-graph dwarf,8192 \
+                                -p "${MEMBER_PID[$f]}" -o "$PROFILE_DIR/restart-$sys.data" \
+                                2> /dev/null &
+                        perf_pid=$!
+                fi
                 out=$("$BENCH_CLIENT" -s "$sys" -t 1000 -e "$(member_ep "$f")" wait-serving \
                         --max-ms 120000) || die "$sys: member $f did not serve after restart"
                 ms=$(( $(now_ms) - t0 ))
+                if [ -n "$perf_pid" ]; then
+                        kill -INT "$perf_pid"
+                        wait "$perf_pid"
+                        report_restart_profile "$sys"
+                fi
                 times+=("$ms")
                 echo "$sys restart $k (SIG$sig) of member $f: serving after $ms ms" \
                      "($out; VmRSS $(( $(rss_kb "${MEMBER_PID[$f]}") / 1024 )) MB)"
