@@ -109,6 +109,13 @@ rootfs_stop() {
         return 0
 }
 
+# One run at a time on a host: the containers, bridge and namespaces have fixed names.
+exec 9>/run/lock/rafktor-system-test.lock
+if ! flock -w 1800 9; then
+        echo "FAIL: another system test holds /run/lock/rafktor-system-test.lock"
+        exit 1
+fi
+
 mkdir -p "$work"
 trap 'rootfs_stop; halt_all; net_teardown' EXIT
 trap 'exit 130' INT TERM
@@ -136,4 +143,4 @@ for stage in $stages; do
 done
 
 echo "system: $n_pass passed, $n_fail failed, $n_skip skipped in $((SECONDS - t0)) s"
-[ $n_fail -eq 0 ]
+[ "$n_fail" -eq 0 ]
