@@ -125,11 +125,31 @@ static bool is_stale_read(enum kv_req_kind kind, const ProtobufCMessage *pb)
         return ((const Rafktor__V1__RangeRequest *)pb)->stale;
 }
 
+/* When the core must have answered: within request_timeout_ms, and a little
+ * before the caller's own deadline (a tenth of the time left, at most 250 ms)
+ * so that "no leader" or "timed out" reaches the client as this node's
+ * answer rather than as the client's DEADLINE_EXCEEDED. */
+static int64_t answer_deadline(int64_t now, int64_t call_deadline, uint32_t timeout_ms)
+{
+        int64_t deadline = now + (int64_t)timeout_ms;
+        int64_t margin;
+
+        if (call_deadline == INT64_MAX)
+                return deadline;
+        margin = (call_deadline - now) / 10;
+        if (margin > 250)
+                margin = 250;
+        if (call_deadline - margin < deadline)
+                deadline = call_deadline - margin;
+        return deadline;
+}
+
 static void on_request(struct net_call *call, const struct net_msg *msg, enum kv_req_kind kind,
                        struct node *n)
 {
         int64_t now = node_now(n);
-        int64_t deadline = now + (int64_t)n->cfg->request_timeout_ms;
+        int64_t deadline = answer_deadline(now, net_call_deadline_ms(call),
+                                           n->cfg->request_timeout_ms);
         uint8_t *cmd = NULL;
         size_t cmd_len = 0;
         const char *what;
@@ -141,8 +161,6 @@ static void on_request(struct net_call *call, const struct net_msg *msg, enum kv
                                 n->stopped ? "shutting down" : "starting");
                 return;
         }
-        if (net_call_deadline_ms(call) < deadline)
-                deadline = net_call_deadline_ms(call);
         q = calloc(1, sizeof(*q));
         if (!q || !(q->bytes = malloc(msg->len ? msg->len : 1)))
                 goto oom;
