@@ -5,8 +5,8 @@
 # Long runs (soak, long fuzzing) are separate make targets: make soak, make fuzz.
 #
 # Environment: JOBS (default 2), SIM_SEEDS (simulator seeds in the normal
-# build; the sanitizer build runs a tenth), SKIP_ASAN=1 / SKIP_FUZZ=1 to skip
-# those stages, FUZZ_SECONDS (per fuzz target, default 20).
+# build; the sanitizer build runs a tenth), SKIP_ASAN=1 / SKIP_FUZZ=1 /
+# SKIP_SYSTEM=1 to skip those stages, FUZZ_SECONDS (per fuzz target, default 20).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=${JOBS:-2}
@@ -58,6 +58,25 @@ run_fuzz() {
                 fi
         done
 }
+# run_system: the packages under a real systemd (tests/system/run.sh: .deb and
+# .rpm, lint, one node and a three-node cluster in systemd-nspawn containers).
+run_system() {
+        local out="$top/build-system.log" rc=0 line p f
+        echo "=== system test: tests/system/run.sh (log in build-system.log)"
+        "$top/tests/system/run.sh" > "$out" 2>&1 || rc=$?
+        grep -E '^(FAIL|SKIP)' "$out" || true
+        line=$(grep -E '^system: [0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
+        echo "${line:-system: no summary line}"
+        p=$(echo "$line" | sed -n 's/^system: \([0-9]*\) passed.*/\1/p')
+        f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+        passed=$((passed + ${p:-0})) failed=$((failed + ${f:-1}))
+        if [ $rc -ne 0 ]; then
+                [ $rc -eq 77 ] && { echo "system test skipped (needs root)"; return 0; }
+                tail -n 40 "$out"
+                return 1
+        fi
+}
+
 FUZZ_TARGETS="tests/fuzz/fuzz_storage"
 FUZZ_SCRIPTS="tests/fuzz/storage-fuzz.sh"
 
@@ -68,6 +87,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
 fi
 
 [ "${SKIP_FUZZ:-0}" = 1 ] || run_fuzz || status=1
+[ "${SKIP_SYSTEM:-0}" = 1 ] || run_system || status=1
 
 echo "tests: $passed passed, $failed failed"
 exit $status
