@@ -74,7 +74,7 @@ measure() {
         local sys=$1 run=$2 kind=$3 conc=$4 n=$5
         local ep path frame try c0 c1 s0 s1 b0 b1 t0 t1 gen out log quiet_wait
         local rps p50 p99 applied ok data srv_ms other_pct srv_pct gen_pct cpu_op noisy failed
-        local why
+        local why deadline lead_after moved
         ep=$(member_ep "$LEADER")
         path=$("$BENCH_TOP/bench/make-frame" --path "$sys" "$kind")
         frame=$T/$sys-$kind.bin
@@ -91,7 +91,7 @@ measure() {
                 quiet_wait=ok
                 wait_quiet "$QUIET" "$QUIET_TIMEOUT" || quiet_wait=timeout
                 h2load_run "$ep" "$path" "$frame" "$conc" "$WARM" /dev/null "$out" > /dev/null
-                c0=$(write_counter "$LEADER")
+                c0=$(cluster_counter)
                 # shellcheck disable=SC2046 # a list of pids
                 s0=$(pid_cpu $(member_pids))
                 b0=$(cpu_busy)
@@ -102,7 +102,16 @@ measure() {
                 b1=$(cpu_busy)
                 # shellcheck disable=SC2046
                 s1=$(pid_cpu $(member_pids))
-                c1=$(write_counter "$LEADER")
+                c1=$(cluster_counter)
+                # A put is answered once applied by the member that answered; give another
+                # member that leads now up to 3 s to show the same count.
+                deadline=$(( $(now_ms) + 3000 ))
+                while [ "$kind" = put ] && [ $(( c1 - c0 )) -lt "$n" ] &&
+                      [ "$(now_ms)" -lt "$deadline" ]; do
+                        sleep 0.05
+                        c1=$(cluster_counter)
+                done
+                lead_after=$(leader_member) || lead_after=none
                 rps=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' "$out")
                 ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$out")
                 data=$(sed -n 's/^traffic: .*(\([0-9]*\)) data.*/\1/p' "$out")
@@ -119,23 +128,29 @@ measure() {
                                  printf "%.0f %.0f %.1f %.0f\n", s * 100 / w, g * 100 / w,
                                         o * 100 / w, s * 1000 / n }')
                 failed=0 why=
-                [ "$ok" = "$n" ] || { failed=1; why="h2load: $ok of $n succeeded"; }
+                [ "$ok" = "$n" ] || { failed=1; why="FAILED: h2load: $ok of $n succeeded"; }
                 if [ "$kind" = put ]; then
                         [ "$applied" = "$n" ] ||
-                                { failed=1; why="$why applied $applied of $n"; }
+                                { failed=1; why="$why FAILED: applied $applied of $n"; }
                         [ "${data:-0}" -ge $(( n * 6 )) ] ||
-                                { failed=1; why="$why reply data $data bytes for $n puts"; }
+                                { failed=1; why="$why FAILED: reply data $data bytes for $n puts"; }
                 else
-                        [ "$applied" = 0 ] || { failed=1; why="$why reads wrote $applied"; }
+                        [ "$applied" = 0 ] || { failed=1; why="$why FAILED: reads wrote $applied"; }
                         [ "${data:-0}" -ge $(( n * 105 )) ] ||
-                                { failed=1; why="$why reply data $data bytes for $n reads"; }
+                                { failed=1; why="$why FAILED: reply data $data bytes for $n reads"; }
+                fi
+                moved=0
+                if [ "$lead_after" != "$LEADER" ]; then
+                        moved=1
+                        why="$why leader moved from member $LEADER to $lead_after during the run"
+                        wait_leader 10000 || die "$sys: no leader after the run"
                 fi
                 noisy=0
                 awk -v o="$other_pct" -v m="$OTHER_MAX" 'BEGIN { exit !(o > m) }' && noisy=1
                 [ "$quiet_wait" = timeout ] && noisy=1
                 say "$sys run $run $kind conc $conc: ${rps} req/s p50 $p50 p99 $p99 ms," \
                     "server ${srv_pct}% h2load ${gen_pct}% other ${other_pct}%" \
-                    "cpu/op ${cpu_op}us applied $applied${why:+ FAILED: $why}" \
+                    "cpu/op ${cpu_op}us applied $applied${why:+ ($why)}" \
                     "$([ "$noisy" = 1 ] && echo "(noisy, try $try of $RETRIES)")"
                 [ "$failed" = 1 ] && break
                 [ "$noisy" = 0 ] && break
@@ -143,6 +158,7 @@ measure() {
         echo "system=$sys run=$run kind=$kind conc=$conc n=$n rps=$rps p50_ms=$p50" \
              "p99_ms=$p99 cpu_us_per_op=$cpu_op srv_cpu_pct=$srv_pct gen_cpu_pct=$gen_pct" \
              "other_cpu_pct=$other_pct applied=$applied noisy=$noisy failed=$failed" \
+             "leader_moved=$moved" \
              >> "$RESULTS"
 }
 

@@ -334,6 +334,19 @@ write_counter() {
         fi
 }
 
+# cluster_counter: the largest write counter among the running members (a member that
+# just lost the lead may lag behind the new leader).
+cluster_counter() {
+        local i c best=
+        for i in 1 2 3; do
+                [ -n "${MEMBER_PID[$i]}" ] || continue
+                c=$(write_counter "$i")
+                [ -n "$c" ] || continue
+                [ -z "$best" ] || [ "$c" -gt "$best" ] && best=$c
+        done
+        echo "$best"
+}
+
 # put_path / get_path: the gRPC methods h2load calls.
 put_path() { "$BENCH_TOP/bench/make-frame" --path "$SYSTEM" put; }
 get_path() { "$BENCH_TOP/bench/make-frame" --path "$SYSTEM" get; }

@@ -4,7 +4,8 @@
 #   bench/summarize.sh RESULTS [NOISY_OK]
 #
 # RESULTS holds one "key=value ..." line per measured level (system run kind conc n rps
-# p50_ms p99_ms cpu_us_per_op srv_cpu_pct gen_cpu_pct other_cpu_pct applied noisy failed).
+# p50_ms p99_ms cpu_us_per_op srv_cpu_pct gen_cpu_pct other_cpu_pct applied noisy failed
+# leader_moved).
 # Prints markdown: per system, kind and concurrency the median over runs of every column
 # (puts/s also with [min-max]), then the ratios rafktor/etcd of the medians. A level that
 # failed verification never counts; a noisy one counts only with NOISY_OK=1, and then the
@@ -51,6 +52,7 @@ function maxof(list,    n, a, i, hi) {
                 order[++nk] = k
         }
         total[k]++
+        if (f["leader_moved"] == 1) moved[k]++
         if (f["failed"] == 1) { failed[k]++; next }
         if (f["noisy"] == 1) {
                 noisy[k]++
@@ -82,6 +84,8 @@ END {
                         continue
                 }
                 if (failed[k] > 0) note = note (note ? ", " : "") failed[k] " FAILED"
+                if (moved[k] > 0)
+                        note = note (note ? ", " : "") "leader moved in " moved[k] " run(s)"
                 if (noisy[k] > 0 && noisy_ok != 1)
                         note = note (note ? ", " : "") noisy[k] " refused (noisy)"
                 m[k] = med(rps[k])
