@@ -117,19 +117,11 @@ int raft__send(struct raft_output *out, struct raft_msg *m)
         return RAFT_OK;
 }
 
-int raft__send_after_durable(struct raft *r, struct raft_msg *m, struct raft_output *out)
+int raft__hold_until_durable(struct raft *r, struct raft_msg *m, struct raft_output *out)
 {
         struct raft_held *h;
         int rc;
 
-#ifdef RAFT_SABOTAGE_ACK_BEFORE_DURABLE
-        /* SABOTAGE (tests/sim only): answer AppendEntries with success and
-         * grant votes before the events behind them are durable. Breaks
-         * "respond only after persisting" (Raft paper, Figure 2). */
-        return raft__send(out, m);
-#endif
-        /* Raft paper, Figure 2: "Persistent state on all servers: (Updated
-         * on stable storage before responding to RPCs)". */
         if (r->durable_seq >= r->last_seq)
                 return raft__send(out, m);
         rc = raft__grow(&r->held, &r->cap_held, r->n_held + 1, sizeof(*r->held));
@@ -144,6 +136,19 @@ int raft__send_after_durable(struct raft *r, struct raft_msg *m, struct raft_out
         h->fx.msg = *m;
         memset(m, 0, sizeof(*m));
         return RAFT_OK;
+}
+
+int raft__send_after_durable(struct raft *r, struct raft_msg *m, struct raft_output *out)
+{
+#ifdef RAFT_SABOTAGE_ACK_BEFORE_DURABLE
+        /* SABOTAGE (tests/sim only): answer AppendEntries with success and
+         * grant votes before the events behind them are durable. Breaks
+         * "respond only after persisting" (Raft paper, Figure 2). */
+        return raft__send(out, m);
+#endif
+        /* Raft paper, Figure 2: "Persistent state on all servers: (Updated
+         * on stable storage before responding to RPCs)". */
+        return raft__hold_until_durable(r, m, out);
 }
 
 int raft__held_release(struct raft *r, struct raft_output *out)

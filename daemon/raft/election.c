@@ -109,7 +109,16 @@ static int send_vote_requests(struct raft *r, raft_term_t term, bool pre_vote, b
                 m.vote.last_term = raft__log_last_term(&r->log);
                 m.vote.pre_vote = pre_vote;
                 m.vote.transfer = transfer;
-                rc = raft__send(out, &m);
+                /* A real RequestVote leaves only once the candidate's
+                 * TermChanged, Voted and every entry it advertises are
+                 * durable: otherwise a crash could let the node run for the
+                 * same term again and collect grants meant for a longer log
+                 * it no longer has (sim finding F2). A pre-vote changes and
+                 * promises nothing, so it goes at once. */
+                if (pre_vote)
+                        rc = raft__send(out, &m);
+                else
+                        rc = raft__hold_until_durable(r, &m, out);
                 if (rc < 0)
                         return rc;
         }

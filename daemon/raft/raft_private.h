@@ -244,6 +244,9 @@ void raft__msg_init(const struct raft *r, struct raft_msg *m, enum raft_msg_type
 /* Moves `m` into a SEND effect. */
 int raft__send(struct raft_output *out, struct raft_msg *m);
 /* Moves `m` into a SEND effect once every event emitted so far is durable. */
+int raft__hold_until_durable(struct raft *r, struct raft_msg *m, struct raft_output *out);
+/* The same for replies that acknowledge (granted votes, AppendEntries
+ * success): the one place RAFT_SABOTAGE_ACK_BEFORE_DURABLE switches off. */
 int raft__send_after_durable(struct raft *r, struct raft_msg *m, struct raft_output *out);
 int raft__held_release(struct raft *r, struct raft_output *out);
 void raft__held_free(struct raft *r);

@@ -175,6 +175,62 @@ static void test_candidate_leads_only_after_its_term_is_durable(void **state)
         solo_free(&s);
 }
 
+/* Sim finding F2: a RequestVote leaves only once the candidate's
+ * TermChanged, Voted (and the log it advertises) are durable, so a crash
+ * can never let a node run twice for one term and collect grants that
+ * vouched for a longer log it lost. A pre-vote goes at once. */
+static void test_vote_requests_sent_only_after_term_and_vote_durable(void **state)
+{
+        struct solo s;
+        raft_seq_t last;
+
+        (void)state;
+        solo_init(&s, "n1", 3, no_pre_vote);
+        solo_tick(&s, 1000);
+        assert_int_equal(status_of(&s).role, RAFT_CANDIDATE);
+        assert_int_equal(fx_count(&s.out, RAFT_FX_PERSIST), 2);
+        assert_null(fx_find_msg(&s.out, RAFT_MSG_VOTE, 0));
+        last = solo_last_seq(&s);
+        assert_int_equal(raft_persisted(s.r, s.now, last - 1, &s.out), RAFT_OK);
+        assert_null(fx_find_msg(&s.out, RAFT_MSG_VOTE, 0));
+        assert_int_equal(raft_persisted(s.r, s.now, last, &s.out), RAFT_OK);
+        assert_non_null(fx_find_msg(&s.out, RAFT_MSG_VOTE, 0));
+        assert_non_null(fx_find_msg(&s.out, RAFT_MSG_VOTE, 1));
+        assert_false(fx_find_msg(&s.out, RAFT_MSG_VOTE, 0)->msg.vote.pre_vote);
+        solo_free(&s);
+}
+
+/* The F2 schedule: n1 runs for term 3 advertising a log it never made
+ * durable, crashes, runs for term 3 again with a shorter log; n3's grant
+ * for the first request must not exist (it was never sent), so n1 cannot
+ * win term 3 with a log missing a committed entry. */
+static void test_candidate_restarted_before_durable_cannot_reuse_old_grant(void **state)
+{
+        struct h_cluster c;
+        struct h_node *n1 = &c.nodes[0];
+        size_t k;
+
+        (void)state;
+        h_init(&c, 3, no_pre_vote);
+        n1->auto_persist = false;
+        c.now += 1000;
+        assert_int_equal(raft_tick(n1->r, c.now, &n1->out), RAFT_OK);
+        h_process(&c, 0); /* TermChanged, Voted written, not durable */
+        for (k = 0; k < c.nq; k++)
+                assert_int_not_equal(c.queue[k].type, RAFT_MSG_VOTE);
+        h_crash(&c, 0);
+        h_restart(&c, 0);
+        n1->auto_persist = true;
+        {
+                struct raft_status st;
+
+                raft_status(n1->r, &st);
+                assert_int_equal(st.term, 1);
+                assert_string_equal(st.voted_for, "");
+        }
+        h_free(&c);
+}
+
 /* A duplicated grant counts once: a candidate of 5 needs three voters. */
 static void test_duplicated_vote_grant_counts_once(void **state)
 {
@@ -373,6 +429,7 @@ static void test_timeout_now_starts_election_immediately(void **state)
         solo_recv(&s, &m);
         assert_int_equal(status_of(&s).role, RAFT_CANDIDATE);
         assert_int_equal(status_of(&s).term, 3);
+        solo_persist(&s);
         fx = fx_find_msg(&s.out, RAFT_MSG_VOTE, 0);
         assert_non_null(fx);
         assert_false(fx->msg.vote.pre_vote);
@@ -601,9 +658,10 @@ static void test_learner_neither_campaigns_nor_counts(void **state)
         assert_int_equal(raft_tick(r, 1000, &out), RAFT_OK);
         raft_status(r, &st);
         assert_int_equal(st.role, RAFT_CANDIDATE);
+        assert_int_equal(raft_persisted(r, 1000, st.last_seq, &out), RAFT_OK);
+        assert_non_null(fx_find_msg(&out, RAFT_MSG_VOTE, 0));
         assert_null(fx_find_msg(&out, RAFT_MSG_VOTE, 1)); /* asks n2 only */
         assert_string_equal(fx_find_msg(&out, RAFT_MSG_VOTE, 0)->msg.to, "n2");
-        assert_int_equal(raft_persisted(r, 1000, st.last_seq, &out), RAFT_OK);
         m = msg_vote_resp("n3", "n1", st.term, true, false);
         assert_int_equal(raft_receive(r, 1000, &m, &out), RAFT_OK);
         raft_status(r, &st);
@@ -642,6 +700,8 @@ int main(void)
                 cmocka_unit_test(test_vote_granted_only_after_durable),
                 cmocka_unit_test(test_candidate_own_vote_counts_only_when_durable),
                 cmocka_unit_test(test_candidate_leads_only_after_its_term_is_durable),
+                cmocka_unit_test(test_vote_requests_sent_only_after_term_and_vote_durable),
+                cmocka_unit_test(test_candidate_restarted_before_durable_cannot_reuse_old_grant),
                 cmocka_unit_test(test_duplicated_vote_grant_counts_once),
                 cmocka_unit_test(test_pre_vote_does_not_change_term),
                 cmocka_unit_test(test_partitioned_node_with_pre_vote_does_not_disrupt_leader),
