@@ -202,8 +202,10 @@ static void op_done(const struct net_result *res, void *user)
 
                 if (!take_reply(c, res)) {
                         fprintf(stderr, "fclient: c%u: an OK reply does not decode\n", c->id);
-                        c->op.status = write ? LC_UNKNOWN : LC_FAIL;
-                        record(c);
+                        if (!resend) {  /* a re-sent probe was recorded already */
+                                c->op.status = write ? LC_UNKNOWN : LC_FAIL;
+                                record(c);
+                        }
                         client_next(c);
                         return;
                 }
@@ -243,7 +245,8 @@ static void op_done(const struct net_result *res, void *user)
                 client_next(c);
                 return;
         }
-        if (res->code == GRPC_STATUS_INVALID_ARGUMENT || res->code == GRPC_STATUS_FAILED_PRECONDITION)
+        if (res->code == GRPC_STATUS_INVALID_ARGUMENT ||
+            res->code == GRPC_STATUS_FAILED_PRECONDITION)
                 fprintf(stderr, "fclient: c%u: write refused %s: %s\n", c->id,
                         rkc_code_name(res->code), res->details);
         if (!definitely_not_applied(res))

@@ -134,7 +134,8 @@ one_run() {
         fi
         ops=0 ok=0 fail=0 unknown=0
         read -r ops ok fail unknown < <(sed -n \
-                's/^check: ops=\([0-9]*\) ok=\([0-9]*\) fail=\([0-9]*\) unknown=\([0-9]*\).*/\1 \2 \3 \4/p' \
+                's/^check: ops=\([0-9]*\) ok=\([0-9]*\) fail=\([0-9]*\) unknown=\([0-9]*\).*/'\
+'\1 \2 \3 \4/p' \
                 "$CUR_DIR/check.out" 2>/dev/null)
         for i in $(seq 1 "${N_NODES:-0}"); do
                 if running "$i" && ! kill -0 "${PID[$i]}" 2>/dev/null; then
@@ -158,7 +159,8 @@ one_run() {
                 grep -h "ANOMALY\|^#\|DIVERGED\|failed" "$out/seed-$s/check.out" \
                         "$out/seed-$s/final.out" 2>/dev/null | head -n 60 | sed 's/^/    /'
                 echo "    kept $out/seed-$s (history, nemesis.log, n*.log, n*-data)"
-                echo "    replay: make -C $top_builddir check TESTS= && top_builddir=$top_builddir" \
+                echo "    replay: make -C $top_builddir check TESTS= &&" \
+                        "top_builddir=$top_builddir" \
                         "top_srcdir=$top_srcdir $here/run.sh --seed $s --seconds $seconds" \
                         "--daemon $FAULT_DAEMON"
         else

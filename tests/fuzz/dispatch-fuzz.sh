@@ -1,5 +1,6 @@
 #!/bin/sh
-# tests/fuzz/dispatch-fuzz.sh: libFuzzer on the node's request dispatch (RaftService, KV and Admin requests)
+# tests/fuzz/dispatch-fuzz.sh: libFuzzer on the node's request dispatch (RaftService, KV
+# and Admin requests)
 # for FUZZ_SECONDS (default 20) seconds. New inputs go to a scratch dir; the seed corpus
 # in the source tree is only read.
 set -u
