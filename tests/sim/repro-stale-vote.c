@@ -10,10 +10,11 @@
  *   3. n1 crashes before its entries and its term are durable; it restarts
  *      with last index 1 and campaigns for term 3 again. n3 refuses (its log
  *      is longer), then the delayed grant arrives.
- * Exits 1 ("bug present") if n1 then leads term 3 without index 3, 0 if it
- * does not lead, 2 if the script itself could not run.
- * Must never: be listed in TESTS while the core has the bug (make check
- * must pass); once F2 is fixed it belongs in the core's unit tests.
+ * Exits 1 ("bug present") if n1 then leads term 3 without index 3; 0 if it
+ * does not lead, or if n1 holds its RequestVote until its term, vote and
+ * advertised log are durable (the fix, 6e4a92c: step 2 cannot happen);
+ * 2 if the script itself could not run. A regression test in make check.
+ * Must never: depend on more of the core than raft.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +136,7 @@ static int campaign(int i)
         return role_of(i) == RAFT_CANDIDATE ? 0 : -1;
 }
 
+/* 0: ran to the end, *ret is n1's status; 1: n1 held its vote requests; <0: failed. */
 static int script(struct raft_status *ret)
 {
         struct raft_server servers[N];
@@ -176,8 +178,20 @@ static int script(struct raft_status *ret)
         if (ret->commit_index < 3 || raft_last_index(nodes[0].raft) < 3)
                 return -1;
         deliver(-1, -1, 0, false); /* n2 is cut off from here on */
-        /* 2. n1 campaigns for term 3 advertising index 3; n3's grant is delayed. */
-        if (campaign(0) < 0 || deliver(0, 2, RAFT_MSG_VOTE, false) < 0 || sync_disk(2) < 0)
+        /* 2. n1 campaigns for term 3 advertising index 3; n3's grant is delayed.
+         * A core that holds RequestVote until the term, the vote and the log
+         * it advertises are durable cannot be led into F2 at all. */
+        if (campaign(0) < 0)
+                return -1;
+        {
+                bool sent = false;
+
+                for (size_t k = 0; k < n_net; k++)
+                        sent |= net[k].type == RAFT_MSG_VOTE && node_of(net[k].from) == 0;
+                if (!sent)
+                        return 1;
+        }
+        if (deliver(0, 2, RAFT_MSG_VOTE, false) < 0 || sync_disk(2) < 0)
                 return -1;
         for (size_t k = 0; k < n_net; k++)
                 if (net[k].type == RAFT_MSG_VOTE_RESP && net[k].vote_resp.granted && !have_grant) {
@@ -218,6 +232,11 @@ int main(void)
         if (r < 0) {
                 fprintf(stderr, "repro-stale-vote: the script could not reach its set-up\n");
                 return 2;
+        }
+        if (r == 1) {
+                printf("n1 sends no RequestVote before its term, vote and log are durable: "
+                       "F2 cannot happen\n");
+                return 0;
         }
         e = raft_log_get(nodes[0].raft, 3);
         printf("n1 after the delayed grant: %s of term %llu, last index %llu, index 3 %s\n",
