@@ -206,6 +206,20 @@ int raft_storage_failed(struct raft *r, raft_time_t now, const char *reason,
         return raft__finish(r, now, out);
 }
 
+int raft_storage_recovered(struct raft *r, raft_time_t now, struct raft_output *out)
+{
+        if (!r || !out)
+                return RAFT_EINVAL;
+        if (!r->storage_failed)
+                return RAFT_ESTATE;
+        r->now = now;
+        r->storage_failed = false;
+        r->storage_reason[0] = '\0';
+        if (!r->started)
+                return RAFT_OK;
+        return raft__finish(r, now, out);
+}
+
 raft_time_t raft_next_deadline(const struct raft *r)
 {
         raft_time_t t = RAFT_TIME_NEVER, c;

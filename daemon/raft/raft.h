@@ -313,6 +313,12 @@ int raft_persisted(struct raft *r, raft_time_t now, raft_seq_t durable,
  * acknowledging anything; a leader steps down. `reason` is kept for status. */
 int raft_storage_failed(struct raft *r, raft_time_t now, const char *reason,
                         struct raft_output *out);
+/* The log can be written again (e.g. space was freed). The caller has
+ * written, or will write in order, every PERSIST event handed out so far
+ * (none may be skipped: sequence numbers stay contiguous) and reports
+ * durability with raft_persisted() as before; votes, acknowledgements,
+ * elections and proposals resume. RAFT_ESTATE if storage had not failed. */
+int raft_storage_recovered(struct raft *r, raft_time_t now, struct raft_output *out);
 
 /* A client write (data = an encoded rafktor.v1.Command, copied). `handle`
  * is the caller's non-zero id for the request; exactly one of APPLY (with

@@ -468,6 +468,47 @@ static void test_storage_failure_stops_acks_and_leadership(void **state)
         solo_free(&s);
 }
 
+/* raft_storage_recovered (sim finding FA1): once the log can be written
+ * again the node votes, acknowledges and campaigns as before. */
+static void test_storage_recovered_resumes_votes_acks_and_proposals(void **state)
+{
+        struct h_cluster c;
+        struct raft_msg m;
+        int l;
+        size_t f, k;
+        bool granted = false;
+
+        (void)state;
+        h_init(&c, 3, NULL);
+        l = h_run_until_leader(&c, 2000);
+        assert_true(l >= 0);
+        assert_int_equal(raft_storage_recovered(c.nodes[l].r, c.now, &c.nodes[l].out),
+                         RAFT_ESTATE);
+        assert_int_equal(raft_storage_failed(c.nodes[l].r, c.now, "ENOSPC", &c.nodes[l].out),
+                         RAFT_OK);
+        h_process(&c, (size_t)l);
+        h_run(&c, 1000);
+        f = (size_t)l;
+        assert_true(h_leader(&c) >= 0 && h_leader(&c) != l);
+        assert_int_equal(raft_storage_recovered(c.nodes[f].r, c.now, &c.nodes[f].out), RAFT_OK);
+        h_process(&c, f);
+        h_run(&c, 200);
+        /* It follows and acknowledges again: its log catches up. */
+        assert_int_equal(raft_last_index(c.nodes[f].r),
+                         raft_last_index(c.nodes[h_leader(&c)].r));
+        /* And grants votes again (once the leader lease has passed). */
+        h_drop_all(&c);
+        c.now += 1000;
+        m = msg_vote(c.nodes[(f + 1) % 3].id, c.nodes[f].id, 100, 1000, 100, false);
+        assert_int_equal(raft_receive(c.nodes[f].r, c.now, &m, &c.nodes[f].out), RAFT_OK);
+        h_process(&c, f);
+        for (k = 0; k < c.nq; k++)
+                if (c.queue[k].type == RAFT_MSG_VOTE_RESP && c.queue[k].vote_resp.granted)
+                        granted = true;
+        assert_true(granted);
+        h_free(&c);
+}
+
 /* A cluster keeps serving writes through a follower: forward to leader,
  * then the write is applied everywhere. */
 static void test_cluster_write_through_forward_applies_on_all(void **state)
@@ -521,6 +562,7 @@ int main(void)
                 cmocka_unit_test(test_transfer_refuses_proposals_busy_then_aborts),
                 cmocka_unit_test(test_transfer_sends_timeout_now_after_target_catches_up),
                 cmocka_unit_test(test_storage_failure_stops_acks_and_leadership),
+                cmocka_unit_test(test_storage_recovered_resumes_votes_acks_and_proposals),
                 cmocka_unit_test(test_cluster_write_through_forward_applies_on_all),
         };
 
