@@ -99,8 +99,8 @@ END {
         }
         print ""
         print "| load | in flight | ops/s rafktor/etcd | p50 rafktor/etcd |" \
-              " p99 rafktor/etcd | CPU per op rafktor/etcd |"
-        print "|---|---|---|---|---|---|"
+              " p99 rafktor/etcd | CPU per op rafktor/etcd | note |"
+        print "|---|---|---|---|---|---|---|"
         for (i = 1; i <= nk; i++) {
                 k = order[i]
                 split(k, p, SUBSEP)
@@ -109,7 +109,8 @@ END {
                 if (!(k in m) || !(e in m) || m[e] == 0 || m99[e] == 0 || m50[e] == 0 ||
                     mc[e] == 0)
                         continue
-                printf "| %s | %s | %.2f | %.2f | %.2f | %.2f |\n", p[2], p[3],
-                       m[k] / m[e], m50[k] / m50[e], m99[k] / m99[e], mc[k] / mc[e]
+                note = (noisy[k] > 0 || noisy[e] > 0) && noisy_ok == 1 ? "NOISY" : ""
+                printf "| %s | %s | %.2f | %.2f | %.2f | %.2f | %s |\n", p[2], p[3],
+                       m[k] / m[e], m50[k] / m50[e], m99[k] / m99[e], mc[k] / mc[e], note
         }
 }' "$1"
