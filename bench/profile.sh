@@ -11,6 +11,10 @@
 #   killed and restarted until n1 leads (valgrind slows it, so it rarely wins by itself);
 #   then h2load sends N_CG puts to it and n1 is stopped with SIGTERM; report: the top
 #   functions by instructions (self and inclusive).
+# Both runs use election timeouts of 1-2 s (callgrind: 3-6 s, heartbeat 200 ms): the put
+# path is the same, but the profiler's slowdown must not move the leader mid-run (with the
+# default 150-300 ms it did, and the profile showed the forwarding path instead). The
+# summary says whether the leader stayed.
 # -m auto uses callgrind when `perf stat -e instructions true` reports no counter and
 # perf otherwise; -m both runs both. Must never leave a member or a profiler running.
 #
@@ -83,7 +87,8 @@ report_perf() {
 }
 
 profile_perf() {
-        local f p_l p_f p_s c0 c1
+        local f p_l p_f p_s c0 c1 l1
+        RAFKTOR_EXTRA="election_timeout_min_ms = 1000; election_timeout_max_ms = 2000;"
         rafktor_init "$T/perf"
         rafktor_start_all
         f=$(( LEADER % 3 + 1 ))
@@ -112,9 +117,11 @@ profile_perf() {
         kill -INT "$p_l" "$p_f"
         wait "$p_l" "$p_f"
         c1=$(write_counter "$LEADER")
+        l1=$(leader_member) || l1=none
         stop_members
         {
                 echo "perf: $N puts at $CONC in flight; leader applied +$(( c1 - c0 ));" \
+                     "leader member $LEADER, afterwards $l1;" \
                      "$(grep '^finished' "$OUT/perf-h2load.txt")"
                 for p_s in leader follower; do
                         awk -v n="$N" -v who="$p_s" '
@@ -134,6 +141,8 @@ profile_perf() {
 
 profile_callgrind() {
         local tries c0 c1 vpid i st
+        RAFKTOR_EXTRA="election_timeout_min_ms = 3000; election_timeout_max_ms = 6000;
+heartbeat_ms = 200;"
         rafktor_init "$T/cg"
         for i in 1 2 3; do
                 port_is_free "$(( RAFKTOR_BASE_PORT + i ))" ||
