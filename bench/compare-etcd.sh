@@ -8,9 +8,10 @@
 # bench/make-frame) to the leader, for every CONC in the list; then linearizable reads of
 # "k" at READ_CONC in flight. Every level: wait for a quiet machine, WARM warm-up requests,
 # then N requests (N256 at 256 and above), verified: the write counter (etcd: revision,
-# rafktor: the leader's applied index) rose by exactly N for puts and not at all for reads,
-# and h2load received a reply message for every request. CPU: the members' from
-# /proc/PID/stat, h2load's from its rusage, everyone else's from /proc/stat minus both; a
+# rafktor: the applied index) rose by exactly N for puts and not at all for reads, and
+# h2load received a reply message for every request. CPU: the members' from /proc/PID/stat,
+# h2load's from its rusage, kernel threads' (ksoftirqd, kworker: mostly the members' own
+# loopback softirqs and writeback) apart, everyone else's from /proc/stat minus all three; a
 # level during which others used more than OTHER_MAX % of one core is measured again (up
 # to RETRIES times), then refused, or kept and marked NOISY with --noisy.
 # Prints one table of medians (with min-max) and the ratios rafktor/etcd; the raw lines go
@@ -74,7 +75,7 @@ measure() {
         local sys=$1 run=$2 kind=$3 conc=$4 n=$5
         local ep path frame try c0 c1 s0 s1 b0 b1 t0 t1 gen out log quiet_wait
         local rps p50 p99 applied ok data srv_ms other_pct srv_pct gen_pct cpu_op noisy failed
-        local why deadline lead_after moved
+        local why deadline lead_after moved k0 k1 kth_pct
         ep=$(member_ep "$LEADER")
         path=$("$BENCH_TOP/bench/make-frame" --path "$sys" "$kind")
         frame=$T/$sys-$kind.bin
@@ -94,12 +95,14 @@ measure() {
                 c0=$(cluster_counter)
                 # shellcheck disable=SC2046 # a list of pids
                 s0=$(pid_cpu $(member_pids))
+                k0=$(kthread_cpu)
                 b0=$(cpu_busy)
                 rm -f "$log"
                 t0=$(now_ms)
                 gen=$(h2load_run "$ep" "$path" "$frame" "$conc" "$n" "$log" "$out")
                 t1=$(now_ms)
                 b1=$(cpu_busy)
+                k1=$(kthread_cpu)
                 # shellcheck disable=SC2046
                 s1=$(pid_cpu $(member_pids))
                 c1=$(cluster_counter)
@@ -122,11 +125,12 @@ measure() {
                                 printf "%.2f %.2f\n", a[i] / 1000, a[j] / 1000 }')
                 applied=$(( c1 - c0 ))
                 srv_ms=$(( (s1 - s0) * 1000 / CLK_TCK ))
-                read -r srv_pct gen_pct other_pct cpu_op < <(awk -v s="$srv_ms" -v g="$gen" \
+                read -r srv_pct gen_pct other_pct cpu_op kth_pct < <(awk -v s="$srv_ms" \
+                        -v g="$gen" -v k=$(( (k1 - k0) * 1000 / CLK_TCK )) \
                         -v b=$(( (b1 - b0) * 1000 / CLK_TCK )) -v w=$(( t1 - t0 )) -v n="$n" \
-                        'BEGIN { o = b - s - g; if (o < 0) o = 0
-                                 printf "%.0f %.0f %.1f %.0f\n", s * 100 / w, g * 100 / w,
-                                        o * 100 / w, s * 1000 / n }')
+                        'BEGIN { o = b - s - g - k; if (o < 0) o = 0
+                                 printf "%.0f %.0f %.1f %.0f %.1f\n", s * 100 / w,
+                                        g * 100 / w, o * 100 / w, s * 1000 / n, k * 100 / w }')
                 failed=0 why=
                 [ "$ok" = "$n" ] || { failed=1; why="FAILED: h2load: $ok of $n succeeded"; }
                 if [ "$kind" = put ]; then
@@ -149,7 +153,8 @@ measure() {
                 awk -v o="$other_pct" -v m="$OTHER_MAX" 'BEGIN { exit !(o > m) }' && noisy=1
                 [ "$quiet_wait" = timeout ] && noisy=1
                 say "$sys run $run $kind conc $conc: ${rps} req/s p50 $p50 p99 $p99 ms," \
-                    "server ${srv_pct}% h2load ${gen_pct}% other ${other_pct}%" \
+                    "server ${srv_pct}% h2load ${gen_pct}% kernel threads ${kth_pct}%" \
+                    "other ${other_pct}%" \
                     "cpu/op ${cpu_op}us applied $applied${why:+ ($why)}" \
                     "$([ "$noisy" = 1 ] && echo "(noisy, try $try of $RETRIES)")"
                 [ "$failed" = 1 ] && break
@@ -158,7 +163,7 @@ measure() {
         echo "system=$sys run=$run kind=$kind conc=$conc n=$n rps=$rps p50_ms=$p50" \
              "p99_ms=$p99 cpu_us_per_op=$cpu_op srv_cpu_pct=$srv_pct gen_cpu_pct=$gen_pct" \
              "other_cpu_pct=$other_pct applied=$applied noisy=$noisy failed=$failed" \
-             "leader_moved=$moved" \
+             "leader_moved=$moved kthread_cpu_pct=$kth_pct" \
              >> "$RESULTS"
 }
 

@@ -106,6 +106,19 @@ pid_cpu() {
         echo "$sum"
 }
 
+# kthread_cpu: utime+stime jiffies of every kernel thread (children of kthreadd, pid 2):
+# softirq work for loopback TCP (ksoftirqd) and writeback (kworker) that the members cause
+# lands there, so it is reported apart from the other processes.
+kthread_cpu() {
+        local f sum=0 s a
+        for f in /proc/[0-9]*/stat; do
+                { read -r s < "$f"; } 2>/dev/null || continue
+                read -r -a a <<< "${s##*) }"
+                [ "${a[1]}" = 2 ] && sum=$(( sum + a[11] + a[12] ))
+        done
+        echo "$sum"
+}
+
 # busy_pct MS: CPU used by everything during MS milliseconds, in % of one core.
 busy_pct() {
         local b0 b1 t0 t1

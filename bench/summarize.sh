@@ -66,12 +66,13 @@ function maxof(list,    n, a, i, hi) {
         srv[k] = srv[k] " " f["srv_cpu_pct"]
         gen[k] = gen[k] " " f["gen_cpu_pct"]
         oth[k] = oth[k] " " f["other_cpu_pct"]
+        kth[k] = kth[k] " " (f["kthread_cpu_pct"] == "" ? 0 : f["kthread_cpu_pct"])
 }
 END {
         print "| system | load | in flight | ops/s median [min-max] | p50 ms | p99 ms |" \
-              " server CPU us/op | server CPU % of 1 core | h2load % | others % (max) |" \
-              " runs used/measured | note |"
-        print "|---|---|---|---|---|---|---|---|---|---|---|---|"
+              " server CPU us/op | server CPU % of 1 core | h2load % | kernel threads % |" \
+              " others % (max) | runs used/measured | note |"
+        print "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         for (i = 1; i <= nk; i++) {
                 k = order[i]
                 split(k, p, SUBSEP)
@@ -79,7 +80,7 @@ END {
                 if (noisy[k] > 0 && noisy_ok == 1) note = "NOISY"
                 if (used[k] == 0) {
                         note = failed[k] > 0 ? "FAILED verification" : "refused (noisy)"
-                        printf "| %s | %s | %s | - | - | - | - | - | - | - | 0/%d | %s |\n",
+                        printf "| %s | %s | %s | - | - | - | - | - | - | - | - | 0/%d | %s |\n",
                                p[1], p[2], p[3], total[k], note
                         continue
                 }
@@ -93,9 +94,9 @@ END {
                 m50[k] = med(p50[k])
                 mc[k] = med(cpu[k])
                 printf "| %s | %s | %s | %.0f [%s] | %.2f | %.2f | %.0f | %.0f | %.0f |" \
-                       " %.1f | %d/%d | %s |\n", p[1], p[2], p[3], m[k], minmax(rps[k]),
-                       m50[k], m99[k], mc[k], med(srv[k]), med(gen[k]), maxof(oth[k]),
-                       used[k], total[k], note
+                       " %.0f | %.1f | %d/%d | %s |\n", p[1], p[2], p[3], m[k],
+                       minmax(rps[k]), m50[k], m99[k], mc[k], med(srv[k]), med(gen[k]),
+                       med(kth[k]), maxof(oth[k]), used[k], total[k], note
         }
         print ""
         print "| load | in flight | ops/s rafktor/etcd | p50 rafktor/etcd |" \
