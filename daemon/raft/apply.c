@@ -146,31 +146,66 @@ static int apply_truncate(struct raft *r, const struct raft_event *ev)
 
 static int apply_snapshot(struct raft *r, const struct raft_event *ev)
 {
-        raft_index_t idx = ev->snapshot.index, cfg_index;
-        struct raft_config base, cfg = { 0 };
+        raft_index_t idx = ev->snapshot.index, cfg_index, new_base, b, old_last, i;
+        struct raft_config base = { 0 }, cfg = { 0 }, snap = { 0 };
         bool keep_suffix;
         int rc;
 
-        if (idx < r->log.base_index || ev->snapshot.term > r->term || ev->snapshot.config.n == 0)
+        if (idx < r->log.base_index || idx < r->snap_index || ev->snapshot.term > r->term ||
+            ev->snapshot.config.n == 0)
                 return RAFT_ECORRUPT;
         /* Everything that can fail first: a failure leaves the state as it
-         * was. The configuration is the last CONFIG entry kept after the
-         * snapshot, else the snapshot's. */
-        rc = raft_config_copy(&ev->snapshot.config, &base);
+         * was. Thesis 5.4: "If existing log entry has same index and term as
+         * snapshot's last included entry, retain log entries following it";
+         * otherwise the whole log goes. With a trailing window the log also
+         * keeps up to `trailing` entries before idx for slow followers. */
+        keep_suffix = raft__log_term_at(&r->log, idx) == ev->snapshot.term;
+        new_base = idx;
+        if (keep_suffix) {
+                new_base = idx > ev->snapshot.trailing ? idx - ev->snapshot.trailing : 0;
+                if (new_base < r->log.base_index)
+                        new_base = r->log.base_index;
+        }
+        rc = raft_config_copy(&ev->snapshot.config, &snap);
         if (rc < 0)
                 return rc;
-        keep_suffix = raft__log_term_at(&r->log, idx) == ev->snapshot.term;
-        rc = raft__config_compute(r, idx, keep_suffix ? raft__log_last_index(&r->log) : idx,
+        /* The configuration at the new base: the snapshot's, or, if the
+         * window keeps entries before idx, the last CONFIG up to new_base. */
+        if (new_base == idx)
+                rc = raft_config_copy(&ev->snapshot.config, &base);
+        else
+                rc = raft__config_compute(r, r->log.base_index, new_base, &r->base_config, &base,
+                                          &b);
+        if (rc < 0)
+                goto fail;
+        rc = raft__config_compute(r, new_base, keep_suffix ? raft__log_last_index(&r->log) : idx,
                                   &base, &cfg, &cfg_index);
         if (rc < 0)
                 goto fail;
         rc = marks_push(r, ev->seq);
         if (rc < 0)
                 goto fail;
-        raft__log_set_base(&r->log, idx, ev->snapshot.term);
+        old_last = raft__log_last_index(&r->log);
+        if (keep_suffix)
+                raft__log_set_base(&r->log, new_base, raft__log_term_at(&r->log, new_base));
+        else
+                raft__log_set_base(&r->log, idx, ev->snapshot.term);
+        if (!keep_suffix && old_last > idx) {
+                /* Entries after idx were discarded: what was durable of
+                 * them is no longer in the log. */
+                for (i = 0; i < r->n_marks; i++)
+                        if (r->marks[i].last_index > idx)
+                                r->marks[i].last_index = idx;
+                if (r->durable_index > idx)
+                        r->durable_index = idx;
+        }
         r->marks[r->n_marks - 1].last_index = raft__log_last_index(&r->log);
         raft_config_clear(&r->base_config);
         r->base_config = base;
+        raft_config_clear(&r->snap_config);
+        r->snap_config = snap;
+        r->snap_index = idx;
+        r->snap_term = ev->snapshot.term;
         if (r->commit_index < idx)
                 r->commit_index = idx;
         if (r->applied_index < idx)
@@ -180,6 +215,7 @@ static int apply_snapshot(struct raft *r, const struct raft_event *ev)
 fail:
         raft_config_clear(&base);
         raft_config_clear(&cfg);
+        raft_config_clear(&snap);
         return rc;
 }
 

@@ -163,6 +163,7 @@ int raft__peers_sync(struct raft *r, raft_time_t now)
                         p->next_index = raft__log_last_index(&r->log) + 1;
                         p->last_contact = now;
                         p->last_progress = now;
+                        raft__catchup_reset(r, p, now);
                         p->inflight = calloc(ninflight, sizeof(*p->inflight));
                         if (!p->inflight)
                                 goto fail;

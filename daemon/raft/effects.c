@@ -48,6 +48,10 @@ void raft__effect_clear(struct raft_effect *fx)
         case RAFT_FX_APPLY:
                 raft__entry_clear(&fx->entry);
                 break;
+        case RAFT_FX_SEND_SNAPSHOT:
+        case RAFT_FX_RESTORE:
+                raft_config_clear(&fx->snapshot.config);
+                break;
         default:
                 break;
         }
@@ -135,6 +139,34 @@ int raft__hold_until_durable(struct raft *r, struct raft_msg *m, struct raft_out
         h->fx.type = RAFT_FX_SEND;
         h->fx.msg = *m;
         memset(m, 0, sizeof(*m));
+        return RAFT_OK;
+}
+
+int raft__hold_effect(struct raft *r, struct raft_effect *fx, struct raft_output *out)
+{
+        struct raft_effect *dst;
+        struct raft_held *h;
+        int rc;
+
+        if (r->durable_seq >= r->last_seq) {
+                dst = raft__fx_push(out, fx->type);
+                if (!dst) {
+                        raft__effect_clear(fx);
+                        return RAFT_ENOMEM;
+                }
+                *dst = *fx;
+                memset(fx, 0, sizeof(*fx));
+                return RAFT_OK;
+        }
+        rc = raft__grow(&r->held, &r->cap_held, r->n_held + 1, sizeof(*r->held));
+        if (rc < 0) {
+                raft__effect_clear(fx);
+                return rc;
+        }
+        h = &r->held[r->n_held++];
+        h->seq = r->last_seq;
+        h->fx = *fx;
+        memset(fx, 0, sizeof(*fx));
         return RAFT_OK;
 }
 

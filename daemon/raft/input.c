@@ -58,6 +58,22 @@ int raft__finish(struct raft *r, raft_time_t now, struct raft_output *out)
                 rc = raft__leader_maybe_commit(r, out);
                 if (rc < 0)
                         return rc;
+                /* Membership: a caught-up learner's promotion (a new CONFIG
+                 * entry to send at once) or a removed leader's step-down. */
+                rc = raft__membership_tick(r, now, out);
+                if (rc < 0)
+                        return rc;
+                if (r->role == RAFT_LEADER && r->config_changed) {
+                        rc = raft__peers_sync(r, now);
+                        if (rc < 0)
+                                return rc;
+                }
+                if (r->role == RAFT_LEADER && r->replicate_needed) {
+                        r->replicate_needed = false;
+                        rc = raft__replicate_all(r, now, out);
+                        if (rc < 0)
+                                return rc;
+                }
         }
         rc = raft__apply_committed(r, out);
         if (rc < 0)

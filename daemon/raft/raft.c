@@ -57,6 +57,9 @@ void raft_options_default(struct raft_options *opts, const char *id, uint64_t se
         opts->max_inflight = 16;
         opts->max_pending = 65536;
         opts->seed = seed;
+        opts->snapshot_trailing = 1024;
+        opts->snapshot_factor = 4;
+        opts->snapshot_min_bytes = 4 * 1024 * 1024;
 }
 
 int raft_new(const struct raft_options *opts, struct raft **ret)
@@ -94,6 +97,7 @@ void raft_free(struct raft *r)
         raft__log_free(&r->log);
         raft_config_clear(&r->base_config);
         raft_config_clear(&r->config);
+        raft_config_clear(&r->snap_config);
         free(r->marks);
         raft__held_free(r);
         raft__peers_free(r);
@@ -123,7 +127,7 @@ int raft_replay(struct raft *r, const struct raft_event *ev)
 int raft_replay_base(struct raft *r, raft_seq_t seq, raft_index_t index, raft_term_t term,
                      const struct raft_config *config)
 {
-        struct raft_config c;
+        struct raft_config c, snap;
         int rc;
 
         if (!r || !config || config->n == 0)
@@ -133,8 +137,17 @@ int raft_replay_base(struct raft *r, raft_seq_t seq, raft_index_t index, raft_te
         rc = raft_config_copy(config, &c);
         if (rc < 0)
                 return rc;
+        rc = raft_config_copy(config, &snap);
+        if (rc < 0) {
+                raft_config_clear(&c);
+                return rc;
+        }
         raft_config_clear(&r->base_config);
         r->base_config = c;
+        raft_config_clear(&r->snap_config);
+        r->snap_config = snap;
+        r->snap_index = index;
+        r->snap_term = term;
         r->log.base_index = index;
         r->log.base_term = term;
         /* The term is at least the snapshot's; TermChanged events that
@@ -147,6 +160,18 @@ int raft_replay_base(struct raft *r, raft_seq_t seq, raft_index_t index, raft_te
         r->commit_index = index;
         r->applied_index = index;
         return raft__config_recompute(r);
+}
+
+int raft_replay_base_vote(struct raft *r, raft_term_t term, const char *voted_for)
+{
+        if (!r || (voted_for && strlen(voted_for) >= RAFT_ID_MAX))
+                return RAFT_EINVAL;
+        if (r->started || r->snap_index != r->log.base_index || r->log.n != 0 ||
+            term < r->log.base_term || (voted_for && voted_for[0] && term == 0))
+                return RAFT_ESTATE;
+        r->term = term;
+        snprintf(r->voted_for, sizeof(r->voted_for), "%s", voted_for ? voted_for : "");
+        return RAFT_OK;
 }
 
 int raft_bootstrap(struct raft *r, const struct raft_config *config, raft_time_t now,
@@ -226,6 +251,8 @@ void raft_status(const struct raft *r, struct raft_status *ret)
         ret->last_seq = r->last_seq;
         ret->durable_seq = r->durable_seq;
         ret->storage_failed = r->storage_failed;
+        ret->snapshot_index = r->snap_index;
+        ret->snapshot_term = r->snap_term;
         for (i = 0; i < r->n_peers && ret->n_peers < sizeof(ret->peers) / sizeof(ret->peers[0]);
              i++) {
                 struct raft_peer_status *ps = &ret->peers[ret->n_peers++];
@@ -237,6 +264,7 @@ void raft_status(const struct raft *r, struct raft_status *ret)
                         ps->match_index = p->match_index;
                         ps->next_index = p->next_index;
                         ps->active = r->now - p->last_contact < r->opts.election_min_ms;
+                        ps->sending_snapshot = p->mode == RAFT_PROGRESS_SNAPSHOT;
                 }
         }
 }

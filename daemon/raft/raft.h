@@ -130,6 +130,13 @@ struct raft_event {
                         raft_index_t index;
                         raft_term_t term;
                         struct raft_config config; /* owned by the event */
+                        /* In-memory only (not part of events.proto): how
+                         * many entries before `index` the log keeps for slow
+                         * followers (raft_snapshot_taken sets it from
+                         * options.snapshot_trailing). 0, as after a decode,
+                         * discards everything up to `index`; both states are
+                         * valid, so storage need not persist it. */
+                        raft_index_t trailing;
                 } snapshot;
         };
 };
@@ -146,6 +153,9 @@ enum raft_msg_type {
         RAFT_MSG_VOTE = 3,        /* RequestVoteRequest (and pre-votes) */
         RAFT_MSG_VOTE_RESP = 4,   /* RequestVoteResponse */
         RAFT_MSG_TIMEOUT_NOW = 5, /* TimeoutNowRequest (leadership transfer) */
+        /* InstallSnapshot is not a raft_msg: the shell streams it
+         * (RAFT_FX_SEND_SNAPSHOT, raft_install_snapshot,
+         * RAFT_FX_SNAPSHOT_REPLY, raft_snapshot_sent). */
 };
 
 struct raft_msg {
@@ -214,6 +224,22 @@ enum raft_effect_type {
         RAFT_FX_FAIL = 6,       /* request `handle` failed: `fail`, `reason` */
         RAFT_FX_ROLE = 7,       /* role, term or leader changed (logging,
                                  * STATUS=); no action required */
+        /* The two below appear only once the shell uses snapshots (a
+         * SnapshotTaken event, raft_snapshot_taken, raft_install_snapshot,
+         * raft_replay_base): a shell that never does needs no handler. */
+        RAFT_FX_SEND_SNAPSHOT = 8, /* leader: stream the snapshot `snapshot.index`
+                                    * (the newest this node has) to
+                                    * `snapshot.peer`; report how it ended
+                                    * with raft_snapshot_sent() */
+        RAFT_FX_RESTORE = 9,       /* follower: load the snapshot `snapshot.index`
+                                    * (the one just handed to
+                                    * raft_install_snapshot) into the state
+                                    * machine, replacing its state, before any
+                                    * later APPLY */
+        RAFT_FX_SNAPSHOT_REPLY = 10, /* follower: answer the InstallSnapshot
+                                      * stream from `snapshot.peer` with
+                                      * {snapshot.term, snapshot.success};
+                                      * success leaves only once durable */
 };
 
 enum raft_role {
@@ -247,6 +273,14 @@ struct raft_effect {
                         raft_term_t term;
                         char leader[RAFT_ID_MAX]; /* "" if none known */
                 } role;
+                struct { /* SEND_SNAPSHOT, RESTORE, SNAPSHOT_REPLY */
+                        char peer[RAFT_ID_MAX];    /* SEND: to; others: the leader */
+                        raft_term_t term;          /* sender's current term */
+                        raft_index_t index;        /* snapshot's last included index */
+                        raft_term_t index_term;    /* term of that entry (not REPLY) */
+                        struct raft_config config; /* as of `index`; owned (not REPLY) */
+                        bool success;              /* REPLY: installed or covered */
+                } snapshot;
         };
 };
 
@@ -275,6 +309,16 @@ struct raft_options {
         bool disable_pre_vote;         /* default false: pre-vote on */
         bool disable_check_quorum;     /* default false: check-quorum on */
         uint64_t seed;                 /* PRNG seed (election jitter) */
+        /* Snapshots and membership (thesis 4, 5); appended, zero = default
+         * where noted. */
+        raft_index_t snapshot_trailing; /* entries kept before a snapshot's index
+                                         * for slow followers, default 1024 */
+        unsigned snapshot_factor;       /* raft_should_snapshot: log bytes >
+                                         * factor x snapshot bytes, default 4 */
+        uint64_t snapshot_min_bytes;    /* ... and > this, default 4 MiB */
+        bool disable_auto_promote;      /* default false: a learner becomes a
+                                         * voter once a catch-up round takes
+                                         * less than election_min_ms */
 };
 void raft_options_default(struct raft_options *opts, const char *id, uint64_t seed);
 
@@ -291,6 +335,12 @@ int raft_replay(struct raft *r, const struct raft_event *ev);
  * (index, term) with `config`, and replay continues at seq + 1. */
 int raft_replay_base(struct raft *r, raft_seq_t seq, raft_index_t index, raft_term_t term,
                      const struct raft_config *config);
+/* Right after raft_replay_base: the term and vote as of event `seq` (the
+ * TermChanged/Voted events before it are gone with the compacted
+ * segments, so the snapshot file must record raft_status().term and
+ * .voted_for when it is written; without them a restarted node could vote
+ * twice in one term). `voted_for` "" or NULL: none. Term >= the base's. */
+int raft_replay_base_vote(struct raft *r, raft_term_t term, const char *voted_for);
 
 /* First start of a new cluster member: makes the initial configuration the
  * log's first entry (index 1, term 1), identically on every initial member,
@@ -333,6 +383,70 @@ int raft_read(struct raft *r, raft_time_t now, uint64_t handle, bool stale,
  * up-to-date voter. Leader only. */
 int raft_transfer(struct raft *r, raft_time_t now, const char *target, struct raft_output *out);
 
+/* ---- snapshots (thesis chapter 5) ------------------------------------------
+ * A snapshot is the state machine after applying every entry up to `index`
+ * (plus that entry's term and the configuration as of `index`). The shell
+ * writes snapshot files; the core only learns that they are durable. */
+
+/* Thesis 5.1.2: true when the log since the last snapshot (`log_bytes`, as
+ * the shell measures it) exceeds snapshot_factor times the last snapshot's
+ * size (`snapshot_bytes`, 0 if none) and snapshot_min_bytes, and something
+ * was applied since the last snapshot. Pure question, changes nothing. */
+bool raft_should_snapshot(const struct raft *r, uint64_t log_bytes, uint64_t snapshot_bytes);
+/* The shell wrote a snapshot of the state machine as of `index`
+ * (last_snapshot < index <= applied) and it is durable. Emits SnapshotTaken
+ * {index, term of index, configuration as of index, trailing}; its apply
+ * discards the log up to index - snapshot_trailing. RAFT_EINVAL if index is
+ * not applied yet, RAFT_ESTATE if a snapshot already covers it. */
+int raft_snapshot_taken(struct raft *r, raft_time_t now, raft_index_t index,
+                        struct raft_output *out);
+/* Follower: the shell received a whole snapshot streamed by `leader` (in
+ * `term`) and wrote it durably. A request of an older term, from a
+ * non-member, or covering nothing beyond the commit index installs nothing
+ * (RAFT_FX_SNAPSHOT_REPLY at once: failure, failure, success). Otherwise:
+ * SnapshotTaken{index, index_term, config} (the log is kept after index if
+ * it holds index with index_term, else discarded), commit and applied
+ * become `index`, RAFT_FX_RESTORE{index} asks the shell to load it (before
+ * any later APPLY), and RAFT_FX_SNAPSHOT_REPLY{success} is released once
+ * those events are durable. `config` must be non-empty. */
+int raft_install_snapshot(struct raft *r, raft_time_t now, const char *leader, raft_term_t term,
+                          raft_index_t index, raft_term_t index_term,
+                          const struct raft_config *config, struct raft_output *out);
+/* Leader: the stream asked by RAFT_FX_SEND_SNAPSHOT to `peer` ended.
+ * `ok`: the peer answered success for snapshot `index` with its `term`
+ * (replication resumes from index + 1). Not ok: it answered failure with
+ * `term` (a higher term makes this node step down), or the stream broke
+ * (term 0: peer unreachable, file unreadable); a new SEND_SNAPSHOT follows
+ * at a later heartbeat if the peer still needs one. */
+int raft_snapshot_sent(struct raft *r, raft_time_t now, const char *peer, raft_term_t term,
+                       raft_index_t index, bool ok, struct raft_output *out);
+
+/* ---- membership changes, one server at a time (thesis 4.1-4.3) ---------------
+ * Leader only: elsewhere the request is answered FORWARD (leader known) or
+ * FAIL NO_LEADER. Refused with FAIL BUSY and a sentence while the last
+ * CONFIG entry is uncommitted, while the leader has not committed an entry
+ * of its own term, or during a leadership transfer; FAIL INVALID for a
+ * change that makes no sense (adding a member, removing a non-member or
+ * the last voter, promoting a voter). Otherwise a CONFIG entry is appended
+ * and takes effect at once (thesis 4.1); `handle` is answered with
+ * APPLY(handle) when it commits (then the change is done), or FAIL
+ * (TIMEOUT at `deadline`, NOT_COMMITTED if another leader overwrote it). */
+
+/* Adds `id` at `address` as a learner (replicated to, never counted); with
+ * auto-promotion on it becomes a voter once caught up (thesis 4.2.1).
+ * `as_voter` adds it directly as a voter (skips catching up: the cluster
+ * may be unavailable until it has, thesis 4.2.1). */
+int raft_add_member(struct raft *r, raft_time_t now, uint64_t handle, const char *id,
+                    const char *address, bool as_voter, raft_time_t deadline,
+                    struct raft_output *out);
+/* Removes `id`, which may be the leader itself: it keeps leading without
+ * counting itself until the change commits, then steps down (thesis 4.2.2). */
+int raft_remove_member(struct raft *r, raft_time_t now, uint64_t handle, const char *id,
+                       raft_time_t deadline, struct raft_output *out);
+/* Makes the learner `id` a voter. */
+int raft_promote_member(struct raft *r, raft_time_t now, uint64_t handle, const char *id,
+                        raft_time_t deadline, struct raft_output *out);
+
 /* When the next raft_tick() is due (absolute, same clock as `now`). */
 raft_time_t raft_next_deadline(const struct raft *r);
 
@@ -344,6 +458,7 @@ struct raft_peer_status {
         raft_index_t next_index;
         bool voter;
         bool active; /* heard from within an election timeout (leader only) */
+        bool sending_snapshot; /* leader: a snapshot is being streamed to it */
 };
 
 struct raft_status {
@@ -356,12 +471,14 @@ struct raft_status {
         raft_index_t last_index;
         raft_term_t last_term;
         raft_index_t commit_index;
-        raft_index_t applied_index; /* last index handed out as APPLY */
+        raft_index_t applied_index; /* last index handed out as APPLY (or RESTORE) */
         raft_seq_t last_seq;        /* last event sequence number emitted */
         raft_seq_t durable_seq;     /* last reported durable */
         bool storage_failed;
         size_t n_peers;             /* entries filled in `peers` */
         struct raft_peer_status peers[16];
+        raft_index_t snapshot_index; /* newest snapshot known (0: none) */
+        raft_term_t snapshot_term;
 };
 void raft_status(const struct raft *r, struct raft_status *ret);
 

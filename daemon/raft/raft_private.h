@@ -72,6 +72,7 @@ uint64_t raft__prng_range(uint64_t *state, uint64_t lo, uint64_t hi);
 enum raft_progress_mode {
         RAFT_PROGRESS_PROBE = 0,    /* one AppendEntries at a time, find next */
         RAFT_PROGRESS_PIPELINE = 1, /* optimistic: next advances on send */
+        RAFT_PROGRESS_SNAPSHOT = 2, /* a snapshot is streamed; only heartbeats */
 };
 
 struct raft_peer {
@@ -86,6 +87,10 @@ struct raft_peer {
         raft_time_t last_contact;  /* any reply in the current term */
         raft_time_t last_progress; /* match advanced, or pipeline began */
         uint64_t round_acked;      /* highest heartbeat round echoed */
+        raft_index_t snapshot_index; /* SNAPSHOT: the index being streamed */
+        /* learner catch-up rounds (thesis 4.2.1) */
+        raft_time_t catchup_start;  /* when the current round began */
+        raft_index_t catchup_target; /* leader's last index then */
         /* candidate / pre-candidate */
         bool granted;
 };
@@ -135,6 +140,9 @@ struct raft {
         struct raft_log log;
         struct raft_config base_config; /* configuration at log.base_index */
         raft_seq_t last_seq;
+        raft_index_t snap_index;        /* newest snapshot (0: none); the log's */
+        raft_term_t snap_term;          /* base may be lower (trailing window) */
+        struct raft_config snap_config;
 
         /* ---- derived from the log by apply.c ---- */
         struct raft_config config; /* last CONFIG entry, else base_config */
@@ -248,6 +256,9 @@ int raft__hold_until_durable(struct raft *r, struct raft_msg *m, struct raft_out
 /* The same for replies that acknowledge (granted votes, AppendEntries
  * success): the one place RAFT_SABOTAGE_ACK_BEFORE_DURABLE switches off. */
 int raft__send_after_durable(struct raft *r, struct raft_msg *m, struct raft_output *out);
+/* Moves any effect `fx` into the output once every event emitted so far
+ * is durable (a successful RAFT_FX_SNAPSHOT_REPLY). */
+int raft__hold_effect(struct raft *r, struct raft_effect *fx, struct raft_output *out);
 int raft__held_release(struct raft *r, struct raft_output *out);
 void raft__held_free(struct raft *r);
 
@@ -323,6 +334,20 @@ int raft__transfer_tick(struct raft *r, raft_time_t now);
 void raft__transfer_abort(struct raft *r);
 int raft__recv_timeout_now(struct raft *r, raft_time_t now, const struct raft_msg *m,
                            struct raft_output *out);
+
+/* ---- snapshot.c ---------------------------------------------------------- */
+
+/* Leader: start streaming the newest snapshot to `p` (SEND_SNAPSHOT). */
+int raft__send_snapshot(struct raft *r, raft_time_t now, struct raft_peer *p,
+                        struct raft_output *out);
+
+/* ---- membership.c --------------------------------------------------------- */
+
+/* Leader, end of every turn: promote a caught-up learner; step down once
+ * a committed configuration no longer has this node as a voter. */
+int raft__membership_tick(struct raft *r, raft_time_t now, struct raft_output *out);
+/* A learner's catch-up round starts afresh (new peer, new leader). */
+void raft__catchup_reset(struct raft *r, struct raft_peer *p, raft_time_t now);
 
 /* ---- raft.c ------------------------------------------------------------- */
 

@@ -75,6 +75,7 @@ int raft__become_leader(struct raft *r, raft_time_t now, struct raft_output *out
                 p->last_progress = now;
                 p->round_acked = 0;
                 p->granted = false;
+                raft__catchup_reset(r, p, now);
         }
         r->heartbeat_deadline = now + r->opts.heartbeat_ms;
         r->quorum_deadline = now + r->opts.election_min_ms;
@@ -144,8 +145,34 @@ static int replicate_peer(struct raft *r, raft_time_t now, struct raft_peer *p, 
         bool sent = false;
         int rc;
 
-        if (p->next_index <= r->log.base_index)
-                p->next_index = r->log.base_index + 1; /* snapshots: a later issue */
+        if (p->mode == RAFT_PROGRESS_SNAPSHOT) {
+                /* A snapshot is being streamed: heartbeats only, after an
+                 * index the peer is known to hold, so that it does not time
+                 * out while the transfer lasts. */
+                if (!heartbeat)
+                        return RAFT_OK;
+                return send_batch(r, p, p->match_index < r->log.base_index ? 0 : p->match_index,
+                                  false, &sent_last, out);
+        }
+        /* Acknowledgements stopped advancing for a heartbeat interval: an
+         * AppendEntries or its reply was lost. Re-send from match + 1. */
+        if (p->mode == RAFT_PROGRESS_PIPELINE && heartbeat && p->n_inflight > 0 &&
+            now - p->last_progress >= r->opts.heartbeat_ms) {
+                p->mode = RAFT_PROGRESS_PROBE;
+                p->next_index = p->match_index + 1;
+                inflight_reset(p);
+                p->last_progress = now;
+        }
+        if (p->next_index <= r->log.base_index) {
+                /* Thesis 5.3: the entries it needs were compacted away. */
+                if (r->snap_index == 0) {
+                        p->next_index = r->log.base_index + 1; /* cannot happen */
+                } else {
+                        if (p->mode == RAFT_PROGRESS_PROBE && p->probe_sent && !heartbeat)
+                                return RAFT_OK;
+                        return raft__send_snapshot(r, now, p, out);
+                }
+        }
         if (p->mode == RAFT_PROGRESS_PROBE) {
                 if (p->probe_sent && !heartbeat)
                         return RAFT_OK;
@@ -153,19 +180,6 @@ static int replicate_peer(struct raft *r, raft_time_t now, struct raft_peer *p, 
                 if (rc < 0)
                         return rc;
                 p->probe_sent = true;
-                return RAFT_OK;
-        }
-        /* Acknowledgements stopped advancing for a heartbeat interval: an
-         * AppendEntries or its reply was lost. Re-send from match + 1. */
-        if (heartbeat && p->n_inflight > 0 && now - p->last_progress >= r->opts.heartbeat_ms) {
-                p->mode = RAFT_PROGRESS_PROBE;
-                p->next_index = p->match_index + 1;
-                inflight_reset(p);
-                rc = send_batch(r, p, p->next_index - 1, true, &sent_last, out);
-                if (rc < 0)
-                        return rc;
-                p->probe_sent = true;
-                p->last_progress = now;
                 return RAFT_OK;
         }
         while (p->next_index <= last && p->n_inflight < max_inflight(r)) {
@@ -264,8 +278,9 @@ int raft__recv_append_resp(struct raft *r, raft_time_t now, const struct raft_ms
                 return replicate_peer(r, now, p, false, out);
         }
         /* A rejection about an index the peer is known to hold, or about a
-         * request other than the outstanding probe, is stale. */
-        if (m->append_resp.prev_index <= p->match_index)
+         * request other than the outstanding probe, is stale; so is any
+         * rejection while a snapshot is streamed (it decides what follows). */
+        if (p->mode == RAFT_PROGRESS_SNAPSHOT || m->append_resp.prev_index <= p->match_index)
                 return RAFT_OK;
         if (p->mode == RAFT_PROGRESS_PROBE && m->append_resp.prev_index != p->next_index - 1)
                 return RAFT_OK;

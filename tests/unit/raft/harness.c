@@ -78,6 +78,8 @@ static void node_free(struct h_node *nd)
         free(nd->events);
         free(nd->applied);
         free(nd->answers);
+        free(nd->hash_at);
+        free(nd->snaps);
 }
 
 void h_free(struct h_cluster *c)
@@ -88,6 +90,9 @@ void h_free(struct h_cluster *c)
                 node_free(&c->nodes[i]);
         h_drop_all(c);
         free(c->queue);
+        for (i = 0; i < c->nx; i++)
+                raft_config_clear(&c->xfers[i].config);
+        free(c->xfers);
 }
 
 size_t h_index(const struct h_cluster *c, const char *id)
@@ -114,9 +119,89 @@ static void enqueue(struct h_cluster *c, size_t from, const struct raft_msg *m)
         c->nq++;
 }
 
+static uint64_t mix(uint64_t z)
+{
+        z += UINT64_C(0x9e3779b97f4a7c15);
+        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+        return z ^ (z >> 31);
+}
+
+static void push_applied(struct h_node *nd, raft_index_t index, raft_term_t term,
+                         enum raft_entry_type type, uint64_t handle, bool restored)
+{
+        if (nd->n_applied == nd->cap_applied) {
+                nd->cap_applied = nd->cap_applied ? 2 * nd->cap_applied : 16;
+                nd->applied = xrealloc(nd->applied, nd->cap_applied * sizeof(*nd->applied));
+        }
+        nd->applied[nd->n_applied].index = index;
+        nd->applied[nd->n_applied].term = term;
+        nd->applied[nd->n_applied].type = type;
+        nd->applied[nd->n_applied].handle = handle;
+        nd->applied[nd->n_applied].restored = restored;
+        nd->n_applied++;
+}
+
+static void sm_set(struct h_node *nd, raft_index_t index, uint64_t hash)
+{
+        if (index >= nd->cap_hash_at) {
+                size_t ncap = nd->cap_hash_at ? nd->cap_hash_at : 64;
+
+                while (ncap <= index)
+                        ncap *= 2;
+                nd->hash_at = xrealloc(nd->hash_at, ncap * sizeof(*nd->hash_at));
+                memset(nd->hash_at + nd->cap_hash_at, 0,
+                       (ncap - nd->cap_hash_at) * sizeof(*nd->hash_at));
+                nd->cap_hash_at = ncap;
+        }
+        nd->hash_at[index] = hash;
+        nd->sm_hash = hash;
+        nd->sm_index = index;
+}
+
+static const struct h_snap *snap_find(const struct h_node *nd, raft_index_t index)
+{
+        size_t k;
+
+        for (k = 0; k < nd->n_snaps; k++)
+                if (nd->snaps[k].index == index)
+                        return &nd->snaps[k];
+        return NULL;
+}
+
+static void snap_add(struct h_node *nd, struct h_snap s)
+{
+        if (nd->n_snaps == nd->cap_snaps) {
+                nd->cap_snaps = nd->cap_snaps ? 2 * nd->cap_snaps : 8;
+                nd->snaps = xrealloc(nd->snaps, nd->cap_snaps * sizeof(*nd->snaps));
+        }
+        nd->snaps[nd->n_snaps++] = s;
+}
+
+static struct h_xfer *xfer_push(struct h_cluster *c)
+{
+        struct h_xfer *x;
+
+        if (c->nx == c->capx) {
+                c->capx = c->capx ? 2 * c->capx : 8;
+                c->xfers = xrealloc(c->xfers, c->capx * sizeof(*c->xfers));
+        }
+        x = &c->xfers[c->nx++];
+        memset(x, 0, sizeof(*x));
+        return x;
+}
+
+uint64_t h_hash_at(const struct h_cluster *c, size_t i, raft_index_t index)
+{
+        const struct h_node *nd = &c->nodes[i];
+
+        return index < nd->cap_hash_at ? nd->hash_at[index] : 0;
+}
+
 void h_process(struct h_cluster *c, size_t i)
 {
         struct h_node *nd = &c->nodes[i];
+        struct h_xfer *xfer;
         size_t k;
 
         for (k = 0; k < nd->out.n; k++) {
@@ -138,20 +223,44 @@ void h_process(struct h_cluster *c, size_t i)
                         enqueue(c, i, &fx->msg);
                         break;
                 case RAFT_FX_APPLY:
-                        if (nd->n_applied == nd->cap_applied) {
-                                nd->cap_applied = nd->cap_applied ? 2 * nd->cap_applied : 16;
-                                nd->applied = xrealloc(nd->applied,
-                                                       nd->cap_applied * sizeof(*nd->applied));
-                        }
                         /* APPLY in index order, no gaps. */
                         if (nd->n_applied > 0)
                                 assert_int_equal(fx->entry.index,
                                                  nd->applied[nd->n_applied - 1].index + 1);
-                        nd->applied[nd->n_applied].index = fx->entry.index;
-                        nd->applied[nd->n_applied].term = fx->entry.term;
-                        nd->applied[nd->n_applied].type = fx->entry.type;
-                        nd->applied[nd->n_applied].handle = fx->handle;
-                        nd->n_applied++;
+                        push_applied(nd, fx->entry.index, fx->entry.term, fx->entry.type,
+                                     fx->handle, false);
+                        sm_set(nd, fx->entry.index,
+                               mix(nd->sm_hash ^ mix(fx->entry.index * 31 + fx->entry.term) ^
+                                   (uint64_t)fx->entry.type));
+                        break;
+                case RAFT_FX_RESTORE:
+                        /* Load the snapshot the node was just given. */
+                        assert_int_equal(fx->snapshot.index, nd->incoming.index);
+                        push_applied(nd, fx->snapshot.index, fx->snapshot.index_term,
+                                     RAFT_ENTRY_NOOP, 0, true);
+                        sm_set(nd, fx->snapshot.index, nd->incoming.hash);
+                        snap_add(nd, nd->incoming);
+                        nd->n_restores++;
+                        break;
+                case RAFT_FX_SEND_SNAPSHOT:
+                        assert_non_null(snap_find(nd, fx->snapshot.index));
+                        xfer = xfer_push(c);
+                        xfer->from = i;
+                        memcpy(xfer->to, fx->snapshot.peer, sizeof(xfer->to));
+                        xfer->term = fx->snapshot.term;
+                        xfer->index = fx->snapshot.index;
+                        xfer->index_term = fx->snapshot.index_term;
+                        assert_int_equal(raft_config_copy(&fx->snapshot.config, &xfer->config),
+                                         RAFT_OK);
+                        break;
+                case RAFT_FX_SNAPSHOT_REPLY:
+                        xfer = xfer_push(c);
+                        xfer->from = i;
+                        xfer->reply = true;
+                        memcpy(xfer->to, fx->snapshot.peer, sizeof(xfer->to));
+                        xfer->term = fx->snapshot.term;
+                        xfer->index = fx->snapshot.index;
+                        xfer->success = fx->snapshot.success;
                         break;
                 default:
                         if (nd->n_answers == nd->cap_answers) {
@@ -232,8 +341,10 @@ void h_run(struct h_cluster *c, raft_time_t ms)
                         assert_int_equal(raft_tick(nd->r, c->now, &nd->out), RAFT_OK);
                         h_process(c, i);
                 }
-                if (!c->hold)
+                if (!c->hold) {
                         h_deliver_all(c);
+                        h_deliver_snapshots(c);
+                }
         }
 }
 
@@ -306,6 +417,24 @@ void h_restart(struct h_cluster *c, size_t i)
                 assert_int_equal(raft_replay(nd->r, &nd->events[k]), RAFT_OK);
         nd->down = false;
         nd->n_applied = 0;
+        nd->sm_hash = 0;
+        nd->sm_index = 0;
+        if (nd->hash_at)
+                memset(nd->hash_at, 0, nd->cap_hash_at * sizeof(*nd->hash_at));
+        /* The state machine starts from the snapshot of the newest durable
+         * SnapshotTaken event (the shell's job at start-up). */
+        for (k = nd->n_events; k > 0; k--) {
+                const struct raft_event *ev = &nd->events[k - 1];
+                const struct h_snap *sn;
+
+                if (ev->type != RAFT_EV_SNAPSHOT)
+                        continue;
+                sn = snap_find(nd, ev->snapshot.index);
+                assert_non_null(sn);
+                push_applied(nd, sn->index, ev->snapshot.term, RAFT_ENTRY_NOOP, 0, true);
+                sm_set(nd, sn->index, sn->hash);
+                break;
+        }
         assert_int_equal(raft_start(nd->r, c->now, &nd->out), RAFT_OK);
         h_process(c, i);
 }
@@ -374,6 +503,100 @@ const struct raft_effect *fx_find_msg(const struct raft_output *out, enum raft_m
                     nth-- == 0)
                         return &out->effects[k];
         return NULL;
+}
+
+void h_init_join(struct h_cluster *c, size_t n, size_t n_boot,
+                 void (*tweak)(struct raft_options *o))
+{
+        struct raft_config cfg;
+        size_t i;
+
+        memset(c, 0, sizeof(*c));
+        c->n = n;
+        c->now = 1000;
+        h_config(&cfg, n_boot);
+        for (i = 0; i < n; i++) {
+                struct h_node *nd = &c->nodes[i];
+
+                snprintf(nd->id, sizeof(nd->id), "n%zu", i + 1);
+                raft_options_default(&nd->opts, nd->id, i + 1);
+                if (tweak)
+                        tweak(&nd->opts);
+                nd->opts.id = nd->id;
+                nd->auto_persist = true;
+                raft_output_init(&nd->out);
+                new_node(c, i);
+                if (i < n_boot)
+                        assert_int_equal(raft_bootstrap(nd->r, &cfg, c->now, &nd->out),
+                                         RAFT_OK);
+                assert_int_equal(raft_start(nd->r, c->now, &nd->out), RAFT_OK);
+                h_process(c, i);
+        }
+        raft_config_clear(&cfg);
+}
+
+bool h_snapshot(struct h_cluster *c, size_t i)
+{
+        struct h_node *nd = &c->nodes[i];
+        struct raft_status st;
+        struct h_snap sn;
+
+        if (nd->down)
+                return false;
+        raft_status(nd->r, &st);
+        assert_int_equal(st.applied_index, nd->sm_index);
+        if (nd->sm_index == 0 || nd->sm_index <= st.snapshot_index)
+                return false;
+        sn.index = nd->sm_index;
+        sn.hash = nd->sm_hash;
+        /* The file is durable first, then the core is told. */
+        snap_add(nd, sn);
+        assert_int_equal(raft_snapshot_taken(nd->r, c->now, sn.index, &nd->out), RAFT_OK);
+        h_process(c, i);
+        return true;
+}
+
+void h_deliver_snapshots(struct h_cluster *c)
+{
+        while (c->nx > 0) {
+                struct h_xfer x = c->xfers[0];
+                size_t to = h_index(c, x.to);
+                struct h_node *src = &c->nodes[x.from], *dst;
+                bool reachable;
+
+                memmove(c->xfers, c->xfers + 1, (c->nx - 1) * sizeof(*c->xfers));
+                c->nx--;
+                reachable = to != SIZE_MAX && !c->nodes[to].down && !c->cut[x.from][to] &&
+                            !c->cut[to][x.from];
+                if (x.reply) {
+                        if (reachable) {
+                                dst = &c->nodes[to];
+                                assert_int_equal(raft_snapshot_sent(dst->r, c->now, src->id,
+                                                                    x.term, x.index, x.success,
+                                                                    &dst->out),
+                                                 RAFT_OK);
+                                h_process(c, to);
+                        }
+                        continue;
+                }
+                if (!reachable) {
+                        if (!src->down) {
+                                assert_int_equal(raft_snapshot_sent(src->r, c->now, x.to, 0,
+                                                                    x.index, false, &src->out),
+                                                 RAFT_OK);
+                                h_process(c, x.from);
+                        }
+                        raft_config_clear(&x.config);
+                        continue;
+                }
+                dst = &c->nodes[to];
+                dst->incoming = *snap_find(src, x.index);
+                assert_int_equal(raft_install_snapshot(dst->r, c->now, src->id, x.term, x.index,
+                                                       x.index_term, &x.config, &dst->out),
+                                 RAFT_OK);
+                h_process(c, to);
+                raft_config_clear(&x.config);
+        }
 }
 
 /* ---- one node driven by hand --------------------------------------------- */

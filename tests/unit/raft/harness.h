@@ -21,6 +21,25 @@ struct h_applied {
         raft_term_t term;
         enum raft_entry_type type;
         uint64_t handle;
+        bool restored; /* a RESTORE of a snapshot ending at index/term */
+};
+
+/* A snapshot "file" of a node: the state machine hash at `index`. */
+struct h_snap {
+        raft_index_t index;
+        uint64_t hash;
+};
+
+/* A snapshot stream (SEND_SNAPSHOT) or its answer (SNAPSHOT_REPLY). */
+struct h_xfer {
+        size_t from;
+        char to[RAFT_ID_MAX];
+        bool reply;
+        raft_term_t term;
+        raft_index_t index;
+        raft_term_t index_term;
+        struct raft_config config; /* stream only */
+        bool success;              /* reply only */
 };
 
 struct h_node {
@@ -37,6 +56,15 @@ struct h_node {
         size_t n_applied, cap_applied;
         struct raft_effect *answers; /* READ_READY, FORWARD, FAIL, ROLE (no heap parts) */
         size_t n_answers, cap_answers;
+        /* the "state machine": a hash chained over every applied entry */
+        uint64_t sm_hash;
+        raft_index_t sm_index;
+        uint64_t *hash_at; /* hash after applying index i (0: unknown) */
+        size_t cap_hash_at;
+        struct h_snap *snaps; /* snapshot files, oldest first */
+        size_t n_snaps, cap_snaps;
+        struct h_snap incoming; /* the snapshot being installed */
+        size_t n_restores;
 };
 
 struct h_cluster {
@@ -47,6 +75,8 @@ struct h_cluster {
         size_t nq, capq;
         bool cut[H_MAX][H_MAX]; /* cut[i][j]: messages i -> j are dropped */
         bool hold;              /* don't deliver automatically in h_run */
+        struct h_xfer *xfers;   /* snapshot streams and answers in flight */
+        size_t nx, capx;
 };
 
 /* n nodes "n1".."nN", all voters, bootstrapped and started; options from
@@ -95,6 +125,20 @@ const struct raft_effect *fx_find_msg(const struct raft_output *out, enum raft_m
 
 /* A 1-entry configuration helper: ids "n1".."nN", all voters. */
 void h_config(struct raft_config *c, size_t n);
+
+/* Like h_init, but only n1..n_boot are bootstrapped (with a configuration
+ * of those); the others start with an empty log and no configuration, as
+ * nodes that will join. */
+void h_init_join(struct h_cluster *c, size_t n, size_t n_boot,
+                 void (*tweak)(struct raft_options *o));
+/* Node i writes a snapshot of its state machine at its applied index and
+ * tells its core (raft_snapshot_taken). False if nothing new to cover. */
+bool h_snapshot(struct h_cluster *c, size_t i);
+/* Deliver every snapshot stream and answer in flight; a stream to a node
+ * that is down or cut off fails (raft_snapshot_sent(ok = false)). */
+void h_deliver_snapshots(struct h_cluster *c);
+/* State machine hash of node i after applying `index` (0 if unknown). */
+uint64_t h_hash_at(const struct h_cluster *c, size_t i, raft_index_t index);
 
 #endif
 

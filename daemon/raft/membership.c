@@ -1,0 +1,309 @@
+/* daemon/raft/membership.c: membership changes one server at a time
+ * (thesis 4.1-4.3): add (as a learner), remove, promote, automatic
+ * promotion of a caught-up learner, and the removed leader's step-down.
+ *
+ * Owns: the leader's checks before a CONFIG entry is appended, building
+ * that entry, learner catch-up rounds, and stepping down once a committed
+ * configuration no longer counts this node.
+ * Must never: append a configuration while the previous one is uncommitted
+ * (thesis 4.1: "a leader ... will not begin a new configuration change
+ * until the previous one has committed"), or count a non-voter anywhere
+ * (config_log.c does the counting).
+ *
+ * Thesis 4.1: "The new configuration takes effect on each server as soon as
+ * it is added to that server's log" (apply.c installs it on append).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/raft/raft_private.h"
+
+void raft__catchup_reset(struct raft *r, struct raft_peer *p, raft_time_t now)
+{
+        p->catchup_start = now;
+        p->catchup_target = raft__log_last_index(&r->log);
+}
+
+static int append_config(struct raft *r, raft_time_t now, uint64_t handle,
+                         const struct raft_config *c, raft_time_t deadline,
+                         struct raft_output *out)
+{
+        struct raft_entry *e;
+        uint8_t *buf;
+        size_t len;
+        int rc;
+
+        rc = raft_config_encode(c, &buf, &len);
+        if (rc < 0)
+                return rc;
+        e = calloc(1, sizeof(*e));
+        if (!e) {
+                free(buf);
+                return RAFT_ENOMEM;
+        }
+        e->index = raft__log_last_index(&r->log) + 1;
+        e->term = r->term;
+        e->type = RAFT_ENTRY_CONFIG;
+        e->leader_time_ms = raft__log_next_time(&r->log, now);
+        e->data = buf;
+        e->len = len;
+        if (handle) {
+                rc = raft__write_remember(r, handle, e->index, e->term, deadline);
+                if (rc < 0) {
+                        raft__entries_free(e, 1);
+                        return rc;
+                }
+        }
+        rc = raft__emit_entries(r, e, 1, out);
+        if (rc < 0) {
+                if (handle)
+                        r->n_writes--; /* just added last */
+                return rc;
+        }
+        r->replicate_needed = true;
+        return RAFT_OK;
+}
+
+/* A change may start now: the node leads, has committed an entry of its
+ * term (the rule that keeps one-at-a-time changes safe across leaders, see
+ * the raft-dev correction to thesis 4.1) and the last configuration is
+ * committed. Otherwise the request is answered here; *ret_go says which. */
+static int may_change(struct raft *r, raft_time_t now, uint64_t handle, raft_time_t deadline,
+                      bool *ret_go, struct raft_output *out)
+{
+        char why[160];
+        struct raft_effect *fx;
+
+        *ret_go = false;
+        if (r->role != RAFT_LEADER) {
+                if (r->leader[0] == '\0')
+                        return raft__fx_fail(out, handle, RAFT_FAIL_NO_LEADER,
+                                             "no leader known: membership changes are made "
+                                             "by the leader");
+                fx = raft__fx_push(out, RAFT_FX_FORWARD);
+                if (!fx)
+                        return RAFT_ENOMEM;
+                fx->handle = handle;
+                snprintf(fx->forward.leader, sizeof(fx->forward.leader), "%s", r->leader);
+                return RAFT_OK;
+        }
+        if (r->storage_failed)
+                return raft__fx_fail(out, handle, RAFT_FAIL_STORAGE, r->storage_reason);
+        if (deadline <= now)
+                return raft__fx_fail(out, handle, RAFT_FAIL_TIMEOUT, "deadline already passed");
+        if (raft__n_pending(r) >= r->opts.max_pending)
+                return raft__fx_fail(out, handle, RAFT_FAIL_BUSY, "too many pending requests");
+        if (r->transferring)
+                return raft__fx_fail(out, handle, RAFT_FAIL_BUSY,
+                                     "leadership transfer in progress");
+        if (r->config_index > r->commit_index) {
+                snprintf(why, sizeof(why),
+                         "the membership change at index %llu is not committed yet: "
+                         "one change at a time, retry once it is",
+                         (unsigned long long)r->config_index);
+                return raft__fx_fail(out, handle, RAFT_FAIL_BUSY, why);
+        }
+        if (raft__log_term_at(&r->log, r->commit_index) != r->term)
+                return raft__fx_fail(out, handle, RAFT_FAIL_BUSY,
+                                     "the new leader has not committed an entry of its term "
+                                     "yet: retry shortly");
+        *ret_go = true;
+        return RAFT_OK;
+}
+
+static int change_done(struct raft *r, raft_time_t now, int rc, struct raft_output *out)
+{
+        if (rc < 0)
+                return rc;
+        return raft__finish(r, now, out);
+}
+
+static int check_call(const struct raft *r, uint64_t handle, const char *id,
+                      const struct raft_output *out)
+{
+        size_t len;
+
+        if (!r || !out || !id || handle == 0)
+                return RAFT_EINVAL;
+        len = strlen(id);
+        if (len == 0 || len >= RAFT_ID_MAX)
+                return RAFT_EINVAL;
+        if (!r->started)
+                return RAFT_ESTATE;
+        return RAFT_OK;
+}
+
+int raft_add_member(struct raft *r, raft_time_t now, uint64_t handle, const char *id,
+                    const char *address, bool as_voter, raft_time_t deadline,
+                    struct raft_output *out)
+{
+        struct raft_config c = { 0 };
+        char why[160];
+        bool go;
+        int rc;
+
+        rc = check_call(r, handle, id, out);
+        if (rc < 0)
+                return rc;
+        if (address && strlen(address) >= RAFT_ADDR_MAX)
+                return RAFT_EINVAL;
+        r->now = now;
+        rc = may_change(r, now, handle, deadline, &go, out);
+        if (rc < 0 || !go)
+                return change_done(r, now, rc, out);
+        if (raft__is_member(r, id)) {
+                snprintf(why, sizeof(why), "%s is already a member", id);
+                return change_done(r, now, raft__fx_fail(out, handle, RAFT_FAIL_INVALID, why),
+                                   out);
+        }
+        c.servers = calloc(r->config.n + 1, sizeof(*c.servers));
+        if (!c.servers)
+                return RAFT_ENOMEM;
+        if (r->config.n)
+                memcpy(c.servers, r->config.servers, r->config.n * sizeof(*c.servers));
+        c.n = r->config.n + 1;
+        snprintf(c.servers[r->config.n].id, RAFT_ID_MAX, "%s", id);
+        snprintf(c.servers[r->config.n].address, RAFT_ADDR_MAX, "%s", address ? address : "");
+        /* Thesis 4.2.1: "the new server joins the cluster as a non-voting
+         * member"; `as_voter` skips that on request. */
+        c.servers[r->config.n].voter = as_voter;
+        rc = append_config(r, now, handle, &c, deadline, out);
+        raft_config_clear(&c);
+        if (rc == RAFT_EINVAL) {
+                snprintf(why, sizeof(why), "invalid member id or address for %s", id);
+                rc = raft__fx_fail(out, handle, RAFT_FAIL_INVALID, why);
+        }
+        return change_done(r, now, rc, out);
+}
+
+int raft_remove_member(struct raft *r, raft_time_t now, uint64_t handle, const char *id,
+                       raft_time_t deadline, struct raft_output *out)
+{
+        const struct raft_server *s;
+        struct raft_config c = { 0 };
+        char why[160];
+        size_t i;
+        bool go;
+        int rc;
+
+        rc = check_call(r, handle, id, out);
+        if (rc < 0)
+                return rc;
+        r->now = now;
+        rc = may_change(r, now, handle, deadline, &go, out);
+        if (rc < 0 || !go)
+                return change_done(r, now, rc, out);
+        s = raft_config_find(&r->config, id);
+        if (!s) {
+                snprintf(why, sizeof(why), "%s is not a member", id);
+                return change_done(r, now, raft__fx_fail(out, handle, RAFT_FAIL_INVALID, why),
+                                   out);
+        }
+        if (s->voter && raft__n_voters(r) == 1) {
+                snprintf(why, sizeof(why), "%s is the last voter: a cluster needs one", id);
+                return change_done(r, now, raft__fx_fail(out, handle, RAFT_FAIL_INVALID, why),
+                                   out);
+        }
+        c.servers = calloc(r->config.n, sizeof(*c.servers));
+        if (!c.servers)
+                return RAFT_ENOMEM;
+        for (i = 0; i < r->config.n; i++)
+                if (&r->config.servers[i] != s)
+                        c.servers[c.n++] = r->config.servers[i];
+        /* Thesis 4.2.2: the leader may remove itself; it then manages a
+         * cluster that does not include itself (config_log.c stops counting
+         * it) and steps down once the change commits. */
+        rc = append_config(r, now, handle, &c, deadline, out);
+        raft_config_clear(&c);
+        return change_done(r, now, rc, out);
+}
+
+static int promote(struct raft *r, raft_time_t now, uint64_t handle, const char *id,
+                   raft_time_t deadline, struct raft_output *out)
+{
+        struct raft_config c;
+        size_t i;
+        int rc;
+
+        rc = raft_config_copy(&r->config, &c);
+        if (rc < 0)
+                return rc;
+        for (i = 0; i < c.n; i++)
+                if (strcmp(c.servers[i].id, id) == 0)
+                        c.servers[i].voter = true;
+        rc = append_config(r, now, handle, &c, deadline, out);
+        raft_config_clear(&c);
+        return rc;
+}
+
+int raft_promote_member(struct raft *r, raft_time_t now, uint64_t handle, const char *id,
+                        raft_time_t deadline, struct raft_output *out)
+{
+        const struct raft_server *s;
+        char why[160];
+        bool go;
+        int rc;
+
+        rc = check_call(r, handle, id, out);
+        if (rc < 0)
+                return rc;
+        r->now = now;
+        rc = may_change(r, now, handle, deadline, &go, out);
+        if (rc < 0 || !go)
+                return change_done(r, now, rc, out);
+        s = raft_config_find(&r->config, id);
+        if (!s || s->voter) {
+                snprintf(why, sizeof(why), "%s is %s", id,
+                         s ? "already a voter" : "not a member");
+                return change_done(r, now, raft__fx_fail(out, handle, RAFT_FAIL_INVALID, why),
+                                   out);
+        }
+        return change_done(r, now, promote(r, now, handle, id, deadline, out), out);
+}
+
+/* Thesis 4.2.1: "The replication of entries to the new server is split
+ * into rounds ... If the last round lasts less than an election timeout,
+ * then the leader adds the new server to the cluster". A round ends when
+ * the learner's match index reaches the leader's last index as of the
+ * round's start; a slow round starts the next one. */
+static int auto_promote(struct raft *r, raft_time_t now, struct raft_output *out)
+{
+        size_t i;
+
+        if (r->opts.disable_auto_promote || r->transferring || r->storage_failed ||
+            r->config_index > r->commit_index ||
+            raft__log_term_at(&r->log, r->commit_index) != r->term)
+                return RAFT_OK;
+        for (i = 0; i < r->n_peers; i++) {
+                struct raft_peer *p = &r->peers[i];
+
+                if (p->voter || p->match_index < p->catchup_target ||
+                    p->mode == RAFT_PROGRESS_SNAPSHOT)
+                        continue;
+                if (now - p->catchup_start < r->opts.election_min_ms)
+                        return promote(r, now, 0, p->id, 0, out);
+                raft__catchup_reset(r, p, now);
+        }
+        return RAFT_OK;
+}
+
+int raft__membership_tick(struct raft *r, raft_time_t now, struct raft_output *out)
+{
+        int rc;
+
+        if (r->role != RAFT_LEADER)
+                return RAFT_OK;
+        /* Thesis 4.2.2: "the leader steps down (returns to follower state)
+         * once the C_new entry is committed". One last heartbeat first, so
+         * that the members that can still hear it learn the commit. */
+        if (!raft__is_voter(r, r->id)) {
+                if (r->commit_index < r->config_index)
+                        return RAFT_OK;
+                rc = raft__heartbeat(r, now, out);
+                if (rc < 0)
+                        return rc;
+                return raft__become_follower(r, now, NULL, out);
+        }
+        return auto_promote(r, now, out);
+}
