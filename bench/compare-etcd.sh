@@ -155,7 +155,7 @@ measure() {
                 say "$sys run $run $kind conc $conc: ${rps} req/s p50 $p50 p99 $p99 ms," \
                     "server ${srv_pct}% h2load ${gen_pct}% kernel threads ${kth_pct}%" \
                     "other ${other_pct}%" \
-                    "cpu/op ${cpu_op}us applied $applied${why:+ ($why)}" \
+                    "cpu/op ${cpu_op}us applied $applied${why:+ (${why# })}" \
                     "$([ "$noisy" = 1 ] && echo "(noisy, try $try of $RETRIES)")"
                 [ "$failed" = 1 ] && break
                 [ "$noisy" = 0 ] && break
