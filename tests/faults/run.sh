@@ -14,8 +14,9 @@
 #   run.sh [--seed S] [--runs N] [--seconds S] [--soak] [--daemon PATH]
 #          [--nemeses "kill_random ..."] [--expect anomaly]
 # Environment: FAULT_RUNS (20), FAULT_SECONDS (30), FAULT_NODES (3), FAULT_CLIENTS (5),
-# FAULT_KEYS (5), FAULT_SEED (first seed; default from the clock), FAULT_OUT (where failed
-# runs are kept; default $top_builddir/tests/faults/runs).
+# FAULT_KEYS (5), FAULT_ATTEMPT_MS (1000: one attempt's deadline), FAULT_SEED (first seed;
+# default from the clock), FAULT_OUT (where failed runs are kept; default
+# $top_builddir/tests/faults/runs).
 # Exit: 0 every run ok (or, with --expect anomaly, every run found one), 1 otherwise,
 # 77 when this machine cannot run it (not root, no ip/nft/tmpfs).
 #
@@ -99,6 +100,7 @@ one_run() {
                 nem_log "seed $s: $N_NODES nodes, $seconds s, nemeses: $(echo $NEMESES)"
                 "$FCLIENT" run -e "$(all_eps)" -o "$hist" --seconds "$seconds" \
                         --seed "$s" --clients "${FAULT_CLIENTS:-5}" --keys "${FAULT_KEYS:-5}" \
+                        --attempt-ms "${FAULT_ATTEMPT_MS:-1000}" \
                         > "$CUR_DIR/run.out" 2> "$CUR_DIR/fclient.err" &
                 FCLIENT_PID=$!
                 # faults one after another while the clients run (a quiet second or two at
