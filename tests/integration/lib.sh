@@ -209,6 +209,19 @@ status_field() {
                 sed -n "s/.* $2=\([^ ]*\).*/\1/p; s/^$2=\([^ ]*\).*/\1/p" | head -n 1
 }
 
+# read_status NODE FIELD: sets STATUS_VALUE to one field of the node's status, polling
+# until the node answers with it (a single query may time out on a loaded machine, or
+# right after SIGCONT); fails the test after 3 s (times TIME_FACTOR).
+read_status() {
+        local deadline=$(( $(now_ms) + 3000 * TIME_FACTOR ))
+        STATUS_VALUE=$(status_field "$1" "$2")
+        until [ -n "$STATUS_VALUE" ]; do
+                [ "$(now_ms)" -ge "$deadline" ] && fail "n$1 did not report its $2 within 3 s"
+                sleep 0.02
+                STATUS_VALUE=$(status_field "$1" "$2")
+        done
+}
+
 # leader_agreed: prints the leader's number when exactly one running node is leader and
 # every running node names it, in the same term; fails otherwise.
 leader_agreed() {

@@ -14,7 +14,8 @@ cluster_init 3
 for i in 1 2 3; do start_node "$i"; done
 wait_leader 5000
 leader=$LEADER
-term=$(status_field "$leader" term)
+read_status "$leader" term
+term=$STATUS_VALUE
 follower=$(( leader % 3 + 1 ))
 log "leader n$leader in term $term; sending bad input to n$follower and n$leader"
 
@@ -57,7 +58,8 @@ for i in 1 2 3; do
 done
 wait_leader 3000
 [ "$LEADER" = "$leader" ] || fail "leadership moved from n$leader to n$LEADER"
-[ "$(status_field "$leader" term)" = "$term" ] || fail "the term changed after bad input"
+read_status "$leader" term
+[ "$STATUS_VALUE" = "$term" ] || fail "the term changed after bad input"
 for i in 1 2 3; do
         rkc -e "$(ep "$i")" put "after-$i" ok >/dev/null || fail "put through n$i failed"
 done

@@ -25,7 +25,8 @@ wait_leader 3000 "$old"
 polled=$(( $(now_ms) - t0 ))
 # The election time is read from the new leader's own log line ("nX: leader in term T"),
 # so the polling clients' start-up (slow under sanitizers) does not count.
-term=$(status_field "$LEADER" term)
+read_status "$LEADER" term
+term=$STATUS_VALUE
 line=$(grep "n$LEADER: leader in term $term," "$T/n$LEADER.log" | tail -n 1)
 if [ -n "$line" ]; then
         elapsed=$(( $(date -d "${line%% *}" +%s%3N) - t0 ))

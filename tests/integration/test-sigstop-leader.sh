@@ -10,7 +10,8 @@ cluster_init 3
 for i in 1 2 3; do start_node "$i"; done
 wait_leader 5000
 old=$LEADER
-old_term=$(status_field "$old" term)
+read_status "$old" term
+old_term=$STATUS_VALUE
 rkc -e "$(ep "$old")" put before 1 >/dev/null || fail "put before the stop failed"
 log "leader n$old in term $old_term; SIGSTOP"
 
@@ -26,7 +27,8 @@ touch "$T/go"
 
 wait_leader 3000 "$old"
 new=$LEADER
-new_term=$(status_field "$new" term)
+read_status "$new" term
+new_term=$STATUS_VALUE
 log "n$new leads in term $new_term while n$old is stopped"
 [ "$new_term" -gt "$old_term" ] || fail "new term $new_term is not above $old_term"
 rkc -e "$(ep "$new")" put during 2 >/dev/null || fail "put through the new leader failed"
@@ -37,7 +39,8 @@ follows_new() {
                 [ "$(status_field "$old" leader)" = "n$new" ]
 }
 wait_until 3000 "n$old to step down and follow n$new" follows_new
-[ "$(status_field "$old" term)" -ge "$new_term" ] || fail "n$old did not adopt the new term"
+read_status "$old" term
+[ "$STATUS_VALUE" -ge "$new_term" ] || fail "n$old did not adopt the new term"
 
 wait "$put_pid"
 put_rc=$?
