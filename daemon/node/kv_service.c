@@ -1,10 +1,10 @@
 /* daemon/node/kv_service.c: the server side of rafktor.v1.KV.
  *
  * Owns: turning client calls into core requests (writes: raft_propose of an encoded
- * rafktor.v1.Command; reads: raft_read), the table of requests the core holds by handle,
+ * rafktor.v1.Command; reads: raft_read), the table of requests the node holds by handle,
  * and answering them from the core's effects: APPLY (CommandResult), READ_READY (local
- * KV), FORWARD (relay to the leader), FAIL (status + sentence). Must never change the KV
- * (only APPLY in node.c does), answer a request twice, or keep a call the client dropped.
+ * KV), FAIL (status + sentence); FORWARD is forward.c's. Must never change the KV (only
+ * APPLY in node.c does), answer a request twice, or keep a call the client dropped.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,7 +44,7 @@ static const ProtobufCMessageDescriptor *const kind_input[_KV_REQ_MAX] = {
         [KV_REQ_RANGE] = &rafktor__v1__range_request__descriptor,
 };
 
-static void req_free(struct kv_req *q)
+void kv_req_free(struct kv_req *q)
 {
         if (!q)
                 return;
@@ -52,26 +52,36 @@ static void req_free(struct kv_req *q)
         free(q);
 }
 
-/* Removes request `handle` from the table; NULL when unknown. */
-static struct kv_req *req_take(struct node *n, uint64_t handle)
+struct kv_req *kv_req_find(struct node *n, uint64_t handle)
 {
         struct kv_req key = { .handle = handle };
-        struct kv_req *q = RB_FIND(kv_req_tree, &n->reqs, &key);
+
+        return RB_FIND(kv_req_tree, &n->reqs, &key);
+}
+
+struct kv_req *kv_req_take(struct node *n, uint64_t handle)
+{
+        struct kv_req *q = kv_req_find(n, handle);
 
         if (q) {
                 RB_REMOVE(kv_req_tree, &n->reqs, q);
+                forward_unlink(n, q);
                 if (q->call)
                         net_call_set_data(q->call, NULL);
         }
         return q;
 }
 
-/* Answers and frees a taken request with a status. */
-static void req_finish(struct kv_req *q, grpc_status_code code, const char *sentence)
+void kv_req_finish(struct kv_req *q, grpc_status_code code, const char *sentence)
 {
         if (q->call)
                 net_call_finish(q->call, code, "%s", sentence);
-        req_free(q);
+        kv_req_free(q);
+}
+
+const char *kv_req_path(enum kv_req_kind kind)
+{
+        return kind_path[kind];
 }
 
 /* ---- incoming calls ------------------------------------------------------------------ */
@@ -144,17 +154,77 @@ static int64_t answer_deadline(int64_t now, int64_t call_deadline, uint32_t time
         return deadline;
 }
 
+/* A write that carries a session (client_id != 0): the state machine applies its request id
+ * once and answers a repeat with the cached reply. */
+static bool has_session(enum kv_req_kind kind, const ProtobufCMessage *pb)
+{
+        const Rafktor__V1__RequestSession *s = NULL;
+
+        if (kind == KV_REQ_PUT)
+                s = ((const Rafktor__V1__PutRequest *)pb)->session;
+        else if (kind == KV_REQ_DELETE)
+                s = ((const Rafktor__V1__DeleteRequest *)pb)->session;
+        else if (kind == KV_REQ_CAS)
+                s = ((const Rafktor__V1__CompareAndSwapRequest *)pb)->session;
+        return s && s->client_id != 0;
+}
+
+/* Hands q (in the table) to the core with its deadline, then runs the effects. pb is the
+ * unpacked request. */
+static void dispatch(struct node *n, struct kv_req *q, const ProtobufCMessage *pb)
+{
+        int64_t now = node_now(n);
+        uint8_t *cmd = NULL;
+        size_t cmd_len = 0;
+        const char *what;
+        int r;
+
+        q->state = KV_REQ_IN_CORE;
+        if (kind_is_write(q->kind)) {
+                what = "raft_propose";
+                r = encode_command(q->kind, pb, &cmd, &cmd_len);
+                if (r >= 0)
+                        r = raft_propose(n->raft, now, q->handle, cmd, cmd_len,
+                                         (raft_time_t)q->deadline_ms, &n->out);
+                else
+                        r = RAFT_ENOMEM;
+                free(cmd);
+        } else {
+                what = "raft_read";
+                r = raft_read(n->raft, now, q->handle, q->stale, (raft_time_t)q->deadline_ms,
+                              &n->out);
+        }
+        if (r < 0) {
+                /* Refused outright: no effect names this handle. */
+                struct kv_req *t = kv_req_take(n, q->handle);
+
+                if (t)
+                        kv_req_finish(t, r == RAFT_ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED
+                                                          : GRPC_STATUS_INTERNAL,
+                                      raft_rc_str(r));
+        }
+        node_after_input(n, r, what);
+}
+
+void kv_req_redispatch(struct node *n, struct kv_req *q)
+{
+        ProtobufCMessage *pb = protobuf_c_message_unpack(kind_input[q->kind], NULL, q->len,
+                                                         q->bytes);
+
+        if (!pb) {
+                kv_req_finish(kv_req_take(n, q->handle), GRPC_STATUS_INTERNAL,
+                              "the held request does not decode again");
+                return;
+        }
+        dispatch(n, q, pb);
+        protobuf_c_message_free_unpacked(pb, NULL);
+}
+
 static void on_request(struct net_call *call, const struct net_msg *msg, enum kv_req_kind kind,
                        struct node *n)
 {
         int64_t now = node_now(n);
-        int64_t deadline = answer_deadline(now, net_call_deadline_ms(call),
-                                           n->cfg->request_timeout_ms);
-        uint8_t *cmd = NULL;
-        size_t cmd_len = 0;
-        const char *what;
         struct kv_req *q;
-        int r;
 
         if (n->stopped || !n->started) {
                 net_call_finish(call, GRPC_STATUS_UNAVAILABLE, "node %s is %s", n->cfg->id,
@@ -162,42 +232,24 @@ static void on_request(struct net_call *call, const struct net_msg *msg, enum kv
                 return;
         }
         q = calloc(1, sizeof(*q));
-        if (!q || !(q->bytes = malloc(msg->len ? msg->len : 1)))
-                goto oom;
+        if (!q || !(q->bytes = malloc(msg->len ? msg->len : 1))) {
+                kv_req_free(q);
+                net_call_finish(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                                "node %s is out of memory", n->cfg->id);
+                return;
+        }
         memcpy(q->bytes, msg->data, msg->len);
         q->len = msg->len;
         q->kind = kind;
         q->call = call;
-        q->deadline_ms = deadline;
+        q->deadline_ms = answer_deadline(now, net_call_deadline_ms(call),
+                                         n->cfg->request_timeout_ms);
         q->handle = n->next_handle++;
-        if (kind_is_write(kind) && encode_command(kind, msg->pb, &cmd, &cmd_len) < 0)
-                goto oom;
+        q->stale = !kind_is_write(kind) && is_stale_read(kind, msg->pb);
+        q->resendable = !kind_is_write(kind) || has_session(kind, msg->pb);
         RB_INSERT(kv_req_tree, &n->reqs, q);
         net_call_set_data(call, q);
-
-        if (kind_is_write(kind))
-                r = raft_propose(n->raft, now, q->handle, cmd, cmd_len, (raft_time_t)deadline,
-                                 &n->out);
-        else
-                r = raft_read(n->raft, now, q->handle, is_stale_read(kind, msg->pb),
-                              (raft_time_t)deadline, &n->out);
-        free(cmd);
-        what = kind_is_write(kind) ? "raft_propose" : "raft_read";
-        if (r < 0) {
-                /* Refused outright: no effect names this handle. */
-                struct kv_req *t = req_take(n, q->handle);
-
-                if (t)
-                        req_finish(t, r == RAFT_ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED
-                                                       : GRPC_STATUS_INTERNAL,
-                                   raft_rc_str(r));
-        }
-        node_after_input(n, r, what);
-        return;
-oom:
-        req_free(q);
-        net_call_finish(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "node %s is out of memory",
-                        n->cfg->id);
+        dispatch(n, q, msg->pb);
 }
 
 #define KV_HANDLER(name, kind)                                                            \
@@ -264,18 +316,18 @@ static void reply_with_header(struct node *n, struct kv_req *q, ProtobufCMessage
 
 void kv_service_apply(struct node *n, uint64_t handle, const uint8_t *reply, size_t len)
 {
-        struct kv_req *q = req_take(n, handle);
+        struct kv_req *q = kv_req_take(n, handle);
         Rafktor__V1__CommandResult *res;
 
         if (!q)
                 return;
         if (!q->call) {
-                req_free(q);
+                kv_req_free(q);
                 return;
         }
         res = rafktor__v1__command_result__unpack(NULL, len, reply);
         if (!res) {
-                req_finish(q, GRPC_STATUS_INTERNAL, "the state machine's reply does not decode");
+                kv_req_finish(q, GRPC_STATUS_INTERNAL, "the state machine's reply does not decode");
                 return;
         }
         if (res->error_code != 0) {
@@ -298,7 +350,7 @@ void kv_service_apply(struct node *n, uint64_t handle, const uint8_t *reply, siz
                 q->call = NULL;
         }
         rafktor__v1__command_result__free_unpacked(res, NULL);
-        req_free(q);
+        kv_req_free(q);
 }
 
 static void fill_kv(Rafktor__V1__KeyValue *kv, const struct kv_item *it)
@@ -320,7 +372,7 @@ static void serve_get(struct node *n, struct kv_req *q)
         struct kv_item it;
 
         if (!req) {
-                req_finish(q, GRPC_STATUS_INTERNAL, "the held Get request does not decode");
+                kv_req_finish(q, GRPC_STATUS_INTERNAL, "the held Get request does not decode");
                 return;
         }
         if (kv_get(n->kv, req->key.data, req->key.len, &it)) {
@@ -330,7 +382,7 @@ static void serve_get(struct node *n, struct kv_req *q)
         }
         reply_with_header(n, q, &resp.base, &resp.header);
         rafktor__v1__get_request__free_unpacked(req, NULL);
-        req_free(q);
+        kv_req_free(q);
 }
 
 struct range_acc {
@@ -369,7 +421,7 @@ static void serve_range(struct node *n, struct kv_req *q)
         struct range_acc a = { 0 };
 
         if (!req) {
-                req_finish(q, GRPC_STATUS_INTERNAL, "the held Range request does not decode");
+                kv_req_finish(q, GRPC_STATUS_INTERNAL, "the held Range request does not decode");
                 return;
         }
         resp.more = kv_range(n->kv, req->prefix.data, req->prefix.len, req->limit, range_cb,
@@ -377,14 +429,14 @@ static void serve_range(struct node *n, struct kv_req *q)
         if (!a.oom && a.n > 0 && !(a.ptrs = calloc(a.n, sizeof(*a.ptrs))))
                 a.oom = true;
         if (a.oom) {
-                req_finish(q, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory for the range");
+                kv_req_finish(q, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory for the range");
         } else {
                 for (size_t i = 0; i < a.n; i++)
                         a.ptrs[i] = &a.kvs[i];
                 resp.n_kvs = a.n;
                 resp.kvs = a.ptrs;
                 reply_with_header(n, q, &resp.base, &resp.header);
-                req_free(q);
+                kv_req_free(q);
         }
         free(a.ptrs);
         free(a.kvs);
@@ -393,72 +445,23 @@ static void serve_range(struct node *n, struct kv_req *q)
 
 void kv_service_read_ready(struct node *n, uint64_t handle)
 {
-        struct kv_req *q = req_take(n, handle);
+        struct kv_req *q = kv_req_take(n, handle);
 
         if (!q)
                 return;
         if (!q->call)
-                req_free(q);
+                kv_req_free(q);
         else if (q->kind == KV_REQ_GET)
                 serve_get(n, q);
         else if (q->kind == KV_REQ_RANGE)
                 serve_range(n, q);
         else
-                req_finish(q, GRPC_STATUS_INTERNAL, "a write was answered as a read");
-}
-
-static void forward_done(const struct net_result *res, void *user)
-{
-        struct out_call *oc = user;
-        struct node *n = oc->node;
-        struct kv_req *q = n ? req_take(n, oc->handle) : NULL;
-
-        peers_out_call_free(oc);
-        if (!q)
-                return;
-        if (q->call && res->code == GRPC_STATUS_OK) {
-                net_call_reply_bytes(q->call, res->data, res->len);
-                q->call = NULL;
-        } else if (q->call) {
-                net_call_finish(q->call, res->code, "%s", res->details);
-                q->call = NULL;
-        }
-        req_free(q);
-}
-
-void kv_service_forward(struct node *n, uint64_t handle, const char *leader)
-{
-        struct kv_req key = { .handle = handle };
-        struct kv_req *q = RB_FIND(kv_req_tree, &n->reqs, &key);
-        struct peer *p = peers_get(n, leader);
-        struct net_channel *ch = p ? peers_forward_channel(n, p) : NULL;
-        struct out_call *oc;
-        char why[160];
-
-        if (!q)
-                return;
-        if (!q->call) {
-                req_free(req_take(n, handle));
-                return;
-        }
-        if (!ch || !(oc = peers_out_call_new(n, leader, 0, handle))) {
-                snprintf(why, sizeof(why), "the leader %s cannot be reached from %s", leader,
-                         n->cfg->id);
-                req_finish(req_take(n, handle), GRPC_STATUS_UNAVAILABLE, why);
-                return;
-        }
-        if (net_unary_call_bytes(ch, kind_path[q->kind], q->bytes, q->len, NULL,
-                                 q->deadline_ms, forward_done, oc) < 0) {
-                peers_out_call_free(oc);
-                snprintf(why, sizeof(why), "forwarding to the leader %s failed to start",
-                         leader);
-                req_finish(req_take(n, handle), GRPC_STATUS_UNAVAILABLE, why);
-        }
+                kv_req_finish(q, GRPC_STATUS_INTERNAL, "a write was answered as a read");
 }
 
 void kv_service_fail(struct node *n, uint64_t handle, enum raft_fail fail, const char *reason)
 {
-        struct kv_req *q = req_take(n, handle);
+        struct kv_req *q = kv_req_take(n, handle);
         grpc_status_code code = GRPC_STATUS_UNAVAILABLE;
         const char *sentence = reason;
         char buf[sizeof(n->storage_error) + RAFT_ID_MAX + 64];
@@ -496,19 +499,17 @@ void kv_service_fail(struct node *n, uint64_t handle, enum raft_fail fail, const
                 code = GRPC_STATUS_INVALID_ARGUMENT;
                 break;
         }
-        req_finish(q, code, sentence);
+        kv_req_finish(q, code, sentence);
 }
 
 void kv_service_stop(struct node *n)
 {
         struct kv_req *q;
 
-        while ((q = RB_MIN(kv_req_tree, &n->reqs))) {
-                RB_REMOVE(kv_req_tree, &n->reqs, q);
-                if (q->call)
-                        net_call_set_data(q->call, NULL);
-                req_finish(q, GRPC_STATUS_UNAVAILABLE, "node is shutting down");
-        }
+        forward_stop(n);
+        while ((q = RB_MIN(kv_req_tree, &n->reqs)))
+                kv_req_finish(kv_req_take(n, q->handle), GRPC_STATUS_UNAVAILABLE,
+                              "node is shutting down");
 }
 
 size_t node_pending_requests(const struct node *n)

@@ -2,9 +2,10 @@
  *
  * Owns: opening and replaying the event log into the core, bootstrap, the tick timer, the
  * storage thread's wake-up, and carrying out the core's effects in order after every input
- * (PERSIST -> evlog, SEND -> peers, APPLY -> kv + kv_service, READ_READY, FORWARD, FAIL ->
- * kv_service, ROLE -> log + callback). Must never block the loop after node_new(), call
- * the core from any thread but the loop's, or let an effect be skipped silently.
+ * (PERSIST -> evlog, SEND -> peers, APPLY -> kv + kv_service, READ_READY, FAIL -> kv_service,
+ * FORWARD -> forward.c, ROLE -> log + forward.c + callback). Must never block the loop after
+ * node_new(), call the core from any thread but the loop's, or let an effect be skipped
+ * silently.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -148,6 +149,8 @@ static void role_changed(struct node *n, const struct raft_effect *fx)
 
         snprintf(term, sizeof(term), "%llu", (unsigned long long)fx->role.term);
         log_set_raft_state(n->log, fx->role.term, raft_role_str(fx->role.role));
+        /* Forwards pending to a former leader go back to the core (forward.c). */
+        forward_leader_changed(n, fx->role.leader);
         log_struct(n->log, LOG_INFO,
                    LOG_FIELDS({ "RAFT_LEADER", fx->role.leader[0] ? fx->role.leader : "-" }),
                    "%s: %s in term %s, leader %s", n->cfg->id, raft_role_str(fx->role.role),
@@ -179,7 +182,7 @@ static void run_effect(struct node *n, const struct raft_effect *fx)
                 kv_service_read_ready(n, fx->handle);
                 break;
         case RAFT_FX_FORWARD:
-                kv_service_forward(n, fx->handle, fx->forward.leader);
+                forward_start(n, fx->handle, fx->forward.leader);
                 break;
         case RAFT_FX_FAIL:
                 kv_service_fail(n, fx->handle, fx->fail.fail, fx->fail.reason);
@@ -346,6 +349,8 @@ int node_new(const struct node_options *opts, struct node **ret, char *err, size
         raft_output_init(&n->out);
         LIST_INIT(&n->out_calls);
         RB_INIT(&n->reqs);
+        TAILQ_INIT(&n->forwarding);
+        TAILQ_INIT(&n->parked);
 
         raft_options_default(&ro, n->cfg->id, seed_of(opts));
         ro.election_min_ms = n->cfg->election_timeout_min_ms;

@@ -2,8 +2,8 @@
  *
  * Owns: struct node and the prototypes its files call on each other: node.c (life cycle,
  * effect runner, clock), peers.c (channels, streams, held peer calls), raft_service.c,
- * kv_service.c and admin_service.c (handlers). Must never be included outside daemon/node
- * and tests/unit/node.
+ * kv_service.c, forward.c (client requests relayed to the leader) and admin_service.c
+ * (handlers). Must never be included outside daemon/node and tests/unit/node.
  */
 #pragma once
 
@@ -42,9 +42,9 @@ struct peer {
         struct node *node;
         char id[RAFT_ID_MAX];
         char address[RAFT_ADDR_MAX];
-        struct net_channel *ch;         /* Raft messages: fail fast, Raft retries */
-        struct net_channel *fwd_ch;     /* forwarded client requests: wait for a connection
-                                         * until the request's deadline (lazily created) */
+        struct net_channel *ch;         /* Raft messages and forwarded client requests:
+                                         * fail fast (Raft retries; forward.c re-dispatches
+                                         * a request that never left this node) */
         struct net_stream *pipe;        /* outgoing AppendEntriesPipeline, or NULL */
         struct net_call *in_pipe;       /* newest incoming pipeline call from this peer */
         struct held_call_list held_append;
@@ -60,6 +60,7 @@ struct out_call {
         char peer[RAFT_ID_MAX];
         enum raft_msg_type type;        /* VOTE, TIMEOUT_NOW; 0: a forwarded request */
         uint64_t handle;                /* forwarded request */
+        uint32_t attempt;               /* forwarded request: which forwarding attempt */
 };
 LIST_HEAD(out_call_list, out_call);
 
@@ -74,18 +75,39 @@ enum kv_req_kind {
         _KV_REQ_MAX,
 };
 
-/* A client request the core holds under `handle`: answered by exactly one APPLY,
- * READ_READY, FORWARD or FAIL. call is NULL once the client went away. */
+/* Where a request is: with the core (which answers it by APPLY, READ_READY, FORWARD or
+ * FAIL), on its way to the leader (forward.c waits for the leader's answer), or parked
+ * after a forward that failed, until it goes back to the core (forward.c's retry timer or
+ * a leader change). */
+enum kv_req_state {
+        KV_REQ_IN_CORE,
+        KV_REQ_FORWARDING,
+        KV_REQ_PARKED,
+};
+
+/* A client request the node holds under `handle` until it is answered exactly once.
+ * call is NULL once the client went away. */
 struct kv_req {
         RB_ENTRY(kv_req) rb;
+        TAILQ_ENTRY(kv_req) fwd_link;   /* FORWARDING: n->forwarding; PARKED: n->parked */
         uint64_t handle;
         enum kv_req_kind kind;
+        enum kv_req_state state;
+        bool stale;                     /* a read the client allows to be stale */
+        bool resendable;                /* a read, or a write with a session: sending it
+                                         * again cannot apply it twice */
         struct net_call *call;
         uint8_t *bytes;                 /* the original request, for reads and forwarding */
         size_t len;
-        int64_t deadline_ms;
+        int64_t deadline_ms;            /* answered by then (the core's deadline) */
+        uint32_t attempt;               /* forwarding attempts so far */
+        char leader[RAFT_ID_MAX];       /* FORWARDING: the target; PARKED: who failed */
+        int64_t retry_ms;               /* PARKED: when it goes back to the core */
+        grpc_status_code last_code;     /* PARKED: the failed attempt, answered when the */
+        char last_error[256];           /* deadline passes before another attempt */
 };
 RB_HEAD(kv_req_tree, kv_req);
+TAILQ_HEAD(kv_req_list, kv_req);
 
 /* ---- the node ------------------------------------------------------------------------- */
 
@@ -147,6 +169,9 @@ struct node {
 
         struct kv_req_tree reqs;
         uint64_t next_handle;
+        struct kv_req_list forwarding;  /* forward.c: requests on their way to the leader */
+        struct kv_req_list parked;      /* forward.c: failed forwards waiting for a retry */
+        struct net_timer fwd_retry;     /* forward.c: the earliest parked retry or deadline */
 };
 
 /* node.c */
@@ -160,7 +185,6 @@ void node_response_header(const struct node *n, struct raft_status *st,
 
 /* peers.c */
 struct peer *peers_get(struct node *n, const char *id);     /* NULL: not a member */
-struct net_channel *peers_forward_channel(struct node *n, struct peer *p);
 void peers_send(struct node *n, const struct raft_msg *m);
 void peers_hold(struct node *n, struct peer *p, struct net_call *call, enum raft_msg_type t);
 void peers_set_pipeline(struct peer *p, struct net_call *call);
@@ -182,9 +206,28 @@ bool raft_service_is_member(struct node *n, const char *id);
 void kv_service_methods(struct node *n, struct net_method *m);
 void kv_service_apply(struct node *n, uint64_t handle, const uint8_t *reply, size_t len);
 void kv_service_read_ready(struct node *n, uint64_t handle);
-void kv_service_forward(struct node *n, uint64_t handle, const char *leader);
 void kv_service_fail(struct node *n, uint64_t handle, enum raft_fail fail, const char *reason);
 void kv_service_stop(struct node *n);
+/* The request table, shared with forward.c. */
+struct kv_req *kv_req_find(struct node *n, uint64_t handle);
+/* Removes `handle` from the table (and from forward.c's lists); NULL when unknown. */
+struct kv_req *kv_req_take(struct node *n, uint64_t handle);
+/* Answers a taken request with a status (if the client is still there) and frees it. */
+void kv_req_finish(struct kv_req *q, grpc_status_code code, const char *sentence);
+void kv_req_free(struct kv_req *q);
+const char *kv_req_path(enum kv_req_kind kind);
+/* Hands request q (in the table, state IN_CORE) to the core again with its deadline:
+ * raft_propose of its Command or raft_read, then runs the effects. */
+void kv_req_redispatch(struct node *n, struct kv_req *q);
+
+/* forward.c */
+/* FORWARD effect: relay request `handle` to `leader` and its answer back. */
+void forward_start(struct node *n, uint64_t handle, const char *leader);
+/* ROLE effect: the leader the core knows is `leader` ("" for none). */
+void forward_leader_changed(struct node *n, const char *leader);
+/* A request leaves the node: off forward.c's lists. */
+void forward_unlink(struct node *n, struct kv_req *q);
+void forward_stop(struct node *n);
 
 /* admin_service.c */
 void admin_service_methods(struct node *n, struct net_method *m);

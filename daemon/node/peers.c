@@ -23,27 +23,15 @@ static struct peer *peer_find(struct node *n, const char *id)
         return NULL;
 }
 
-static void channel_options(const struct node *n, bool wait_for_ready,
-                            struct net_channel_options *co)
+static void channel_options(const struct node *n, struct net_channel_options *co)
 {
         *co = (struct net_channel_options){
                 .max_recv_bytes = n->cfg->max_message_size,
                 .backoff_initial_ms = 100,
                 .backoff_min_ms = 100,
                 .backoff_max_ms = 1000,
-                .wait_for_ready = wait_for_ready,
+                .wait_for_ready = false,
         };
-}
-
-struct net_channel *peers_forward_channel(struct node *n, struct peer *p)
-{
-        struct net_channel_options co;
-
-        if (!p->fwd_ch && !n->stopped && p->address[0]) {
-                channel_options(n, true, &co);
-                p->fwd_ch = net_channel_new(n->loop, p->address, &co);
-        }
-        return p->fwd_ch;
 }
 
 struct peer *peers_get(struct node *n, const char *id)
@@ -62,9 +50,6 @@ struct peer *peers_get(struct node *n, const char *id)
                 p->pipe = NULL;
                 net_channel_free(p->ch);
                 p->ch = NULL;
-                if (p->fwd_ch)
-                        net_channel_free(p->fwd_ch);
-                p->fwd_ch = NULL;
         }
         if (!s || n->stopped)
                 return p;
@@ -84,7 +69,7 @@ struct peer *peers_get(struct node *n, const char *id)
         }
         snprintf(p->address, sizeof(p->address), "%s", s->address);
         if (strcmp(id, n->cfg->id) != 0 && !p->ch) {
-                channel_options(n, false, &co);
+                channel_options(n, &co);
                 p->ch = net_channel_new(n->loop, p->address, &co);
                 if (!p->ch)
                         log_warning(n->log, "channel to %s at %s could not be created", id,
@@ -399,9 +384,6 @@ void peers_stop(struct node *n)
                 if (p->ch)
                         net_channel_free(p->ch);
                 p->ch = NULL;
-                if (p->fwd_ch)
-                        net_channel_free(p->fwd_ch);
-                p->fwd_ch = NULL;
         }
 }
 
