@@ -144,7 +144,7 @@ int raft__peers_sync(struct raft *r, raft_time_t now)
 
         if (raft__grow(&r->scratch, &r->cap_scratch, r->config.n + 1, sizeof(*r->scratch)) < 0)
                 return RAFT_ENOMEM;
-        np = calloc(r->config.n ? r->config.n : 1, sizeof(*np));
+        np = calloc(r->config.n + r->n_peers + 1, sizeof(*np));
         if (!np)
                 return RAFT_ENOMEM;
         for (i = 0; i < r->config.n; i++) {
@@ -169,6 +169,22 @@ int raft__peers_sync(struct raft *r, raft_time_t now)
                                 goto fail;
                 }
                 p->voter = s->voter;
+                p->leaving = false;
+                n++;
+        }
+        /* A leader keeps replicating to servers that an uncommitted
+         * configuration removed, so that they learn of their removal and
+         * stop campaigning; they count nowhere (not voters). */
+        for (i = 0; r->role == RAFT_LEADER && r->config_index > r->commit_index &&
+                    i < r->n_peers; i++) {
+                struct raft_peer *old = &r->peers[i], *p = &np[n];
+
+                if (raft__is_member(r, old->id) || strcmp(old->id, r->id) == 0)
+                        continue;
+                *p = *old;
+                old->inflight = NULL;
+                p->voter = false;
+                p->leaving = true;
                 n++;
         }
         /* Old records not carried over (inflight still set) are freed. */

@@ -290,10 +290,16 @@ static int auto_promote(struct raft *r, raft_time_t now, struct raft_output *out
 
 int raft__membership_tick(struct raft *r, raft_time_t now, struct raft_output *out)
 {
+        size_t i;
         int rc;
 
         if (r->role != RAFT_LEADER)
                 return RAFT_OK;
+        /* Servers removed by a configuration that is now committed are no
+         * longer replicated to (config_log.c drops them at the next sync). */
+        for (i = 0; i < r->n_peers && r->commit_index >= r->config_index; i++)
+                if (r->peers[i].leaving)
+                        r->config_changed = true;
         /* Thesis 4.2.2: "the leader steps down (returns to follower state)
          * once the C_new entry is committed". One last heartbeat first, so
          * that the members that can still hear it learn the commit. */

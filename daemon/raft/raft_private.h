@@ -78,6 +78,8 @@ enum raft_progress_mode {
 struct raft_peer {
         char id[RAFT_ID_MAX];
         bool voter;
+        bool leaving; /* leader: removed by an uncommitted configuration; still
+                       * sent entries (so it sees its removal), never counted */
         /* leader */
         enum raft_progress_mode mode;
         raft_index_t next_index, match_index;
