@@ -29,11 +29,11 @@
  * callback (a "stop" post), but never from the node's own callbacks below. Callbacks run
  * on the loop thread too. The evlog storage thread only posts to the loop.
  *
- * Peers: one fail-fast channel per member (reconnect back-off 100 ms..1 s) for Raft
- * messages and for client requests a follower forwards to the leader. A forward that
- * cannot reach the leader, or whose leader is replaced while it is pending, goes back to
- * the core until the request's deadline (daemon/node/forward.c says when sending it again
- * is safe). A peer message whose sender is not in the configuration is refused
+ * Peers: one fail-fast channel per member (reconnect back-off 100 ms..1 s, 2 s per connect
+ * attempt) for Raft messages and for client requests a follower forwards to the leader.
+ * A forward that cannot reach the leader, or whose leader is replaced while it is pending,
+ * goes back to the core until the request's deadline (daemon/node/forward.c says when
+ * sending it again is safe). A peer message whose sender is not in the configuration is refused
  * PERMISSION_DENIED; with an empty configuration (config->join) every sender is accepted.
  */
 #pragma once

@@ -1,11 +1,11 @@
 /* daemon/node/peers.c: the node's links to the other members.
  *
- * Owns: per peer one channel (reconnect back-off 100 ms..1 s, fail fast), one outgoing
- * AppendEntriesPipeline stream (opened lazily, reopened after it ended), the incoming
- * unary calls waiting for the core's answer, the newest incoming pipeline call, and every
- * outgoing unary call (votes, TimeoutNow, forwarded client requests) until it completes.
- * Must never block, retry a message by itself (Raft does), or deliver a response from a
- * peer to the core without decoding and naming its sender.
+ * Owns: per peer one channel (reconnect back-off 100 ms..1 s, 2 s per connect attempt,
+ * fail fast), one outgoing AppendEntriesPipeline stream (opened lazily, reopened after it
+ * ended), the incoming unary calls waiting for the core's answer, the newest incoming
+ * pipeline call, and every outgoing unary call (votes, TimeoutNow, forwarded client
+ * requests) until it completes. Must never block, retry a message by itself (Raft does),
+ * or deliver a response from a peer to the core without decoding and naming its sender.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,13 +23,32 @@ static struct peer *peer_find(struct node *n, const char *id)
         return NULL;
 }
 
+/* Reconnecting, in gRPC's terms (doc/connection-backoff.md, the subchannel's arguments):
+ * - grpc.initial_reconnect_backoff_ms (backoff_initial_ms): the wait after the first
+ *   failed attempt, growing 1.6 times (with 20 % jitter) per failure up to
+ * - grpc.max_reconnect_backoff_ms (backoff_max_ms).
+ * - grpc.min_reconnect_backoff_ms (backoff_min_ms) is NOT a back-off: it is
+ *   MIN_CONNECT_TIMEOUT, how long one attempt (TCP connect and the HTTP/2 handshake up to
+ *   the server's SETTINGS frame) may take, at least; an attempt gets
+ *   max(its back-off, this). At 100 ms, busy servers (ASan, load 18) failed their
+ *   handshakes ("timed out before receiving SETTINGS frame") again and again.
+ * - grpc.testing.fixed_reconnect_backoff_ms sets all three to one value without jitter;
+ *   it is for gRPC's own tests.
+ * So: a restarted peer refuses connections until it listens, and is retried 100 ms, 160
+ * ms, ... at most 1 s apart; one attempt may take 2 s, so a slow but healthy handshake
+ * completes, while an attempt lost in a partition (SYNs dropped) is given up and
+ * restarted within 2 s once the network heals. */
+#define PEER_BACKOFF_INITIAL_MS 100
+#define PEER_BACKOFF_MAX_MS 1000
+#define PEER_CONNECT_TIMEOUT_MS 2000
+
 static void channel_options(const struct node *n, struct net_channel_options *co)
 {
         *co = (struct net_channel_options){
                 .max_recv_bytes = n->cfg->max_message_size,
-                .backoff_initial_ms = 100,
-                .backoff_min_ms = 100,
-                .backoff_max_ms = 1000,
+                .backoff_initial_ms = PEER_BACKOFF_INITIAL_MS,
+                .backoff_min_ms = PEER_CONNECT_TIMEOUT_MS,
+                .backoff_max_ms = PEER_BACKOFF_MAX_MS,
                 .wait_for_ready = false,
         };
 }

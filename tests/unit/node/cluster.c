@@ -115,9 +115,12 @@ void tc_init(struct tcluster *c, uint32_t request_timeout_ms)
         c->loop = net_loop_new(&nl);
         assert_non_null(c->loop);
         for (int i = 0; i < TC_NODES; i++) {
+                /* A connect attempt may take 2 s (gRPC's minimum connect timeout, which
+                 * it calls min_reconnect_backoff): handshakes with a busy node under
+                 * ASan take longer than 100 ms. */
                 struct net_channel_options co = {
                         .backoff_initial_ms = 100,
-                        .backoff_min_ms = 100,
+                        .backoff_min_ms = 2000,
                         .backoff_max_ms = 500,
                 };
 
