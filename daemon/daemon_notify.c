@@ -1,7 +1,8 @@
 /* daemon/daemon_notify.c: sd_notify READY/STATUS/WATCHDOG/STOPPING for rafktord (see
  * daemon_notify.h).
  *
- * Owns: the two notify timers and the last STATUS= text. Must never block: sd_notify is
+ * Owns: the notify timers (STATUS= refresh, WATCHDOG=1, the throttled STATUS= after a
+ * commit) and when STATUS= was last sent. Must never block: sd_notify is
  * one datagram on a unix socket.
  */
 #include <errno.h>
@@ -21,6 +22,8 @@ struct daemon_notify {
         int64_t watchdog_ms;            /* keep-alive interval, 0: off */
         struct net_timer status_timer;
         struct net_timer watchdog_timer;
+        struct net_timer commit_timer;  /* a throttled STATUS= for a commit */
+        int64_t last_status_ms;         /* when STATUS= was last sent */
         bool stopping;
 };
 
@@ -46,6 +49,7 @@ static void send_status(struct daemon_notify *dn, const char *prefix, const char
         r = sd_notify(0, msg);
         if (r < 0)
                 log_warning_errno(dn->log, r, "sd_notify(%s) failed: %m", msg);
+        dn->last_status_ms = net_loop_now_ms();
 }
 
 static void send_node_status(struct daemon_notify *dn, const char *prefix)
@@ -127,6 +131,28 @@ void daemon_notify_role(struct daemon_notify *dn, const struct node_role_info *i
                     info->leader);
 }
 
+static void commit_tick(struct net_timer *t, void *user)
+{
+        struct daemon_notify *dn = user;
+
+        (void)t;
+        if (!dn->stopping)
+                send_node_status(dn, "");
+}
+
+void daemon_notify_commit(struct daemon_notify *dn)
+{
+        int64_t due;
+
+        if (!dn->node || dn->stopping || dn->commit_timer.armed)
+                return;
+        due = dn->last_status_ms + DAEMON_NOTIFY_COMMIT_THROTTLE_MS;
+        if (net_loop_now_ms() >= due)
+                send_node_status(dn, "");
+        else
+                net_timer_start(dn->loop, &dn->commit_timer, due, commit_tick, dn);
+}
+
 void daemon_notify_stopping(struct daemon_notify *dn, const char *why)
 {
         char msg[256];
@@ -135,6 +161,7 @@ void daemon_notify_stopping(struct daemon_notify *dn, const char *why)
         dn->stopping = true;
         /* The watchdog keep-alive goes on while the shutdown dispatches the loop. */
         net_timer_cancel(dn->loop, &dn->status_timer);
+        net_timer_cancel(dn->loop, &dn->commit_timer);
         snprintf(msg, sizeof(msg), "STOPPING=1\nSTATUS=stopping (%s)", why);
         r = sd_notify(0, msg);
         if (r < 0)
@@ -147,5 +174,6 @@ void daemon_notify_free(struct daemon_notify *dn)
                 return;
         net_timer_cancel(dn->loop, &dn->status_timer);
         net_timer_cancel(dn->loop, &dn->watchdog_timer);
+        net_timer_cancel(dn->loop, &dn->commit_timer);
         free(dn);
 }

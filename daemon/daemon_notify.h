@@ -1,8 +1,9 @@
 /* daemon/daemon_notify.h: rafktord's messages to the service manager (sd_notify).
  *
- * Owns: READY=1, STATUS= ("leader, term 7, commit 1234, leader n1"), the periodic STATUS=
- * refresh, the WATCHDOG=1 keep-alive timer (half of WATCHDOG_USEC) and STOPPING=1. Must
- * never decide anything about the node: it only reports. Without NOTIFY_SOCKET every
+ * Owns: READY=1, STATUS= ("leader, term 7, commit 1234, leader n1") on role changes, after
+ * commits (throttled) and as a periodic refresh, the WATCHDOG=1 keep-alive timer (half of
+ * WATCHDOG_USEC) and STOPPING=1. Must never decide anything about the node: it only
+ * reports. Without NOTIFY_SOCKET every
  * message is a harmless no-op.
  *
  * Threads: everything runs on the loop thread (timers are net_loop timers, so a stuck
@@ -18,6 +19,8 @@
 
 /* How often STATUS= is refreshed even when nothing changed. */
 #define DAEMON_NOTIFY_STATUS_INTERVAL_MS 5000
+/* After a commit, STATUS= is sent at most this often (a role change is sent at once). */
+#define DAEMON_NOTIFY_COMMIT_THROTTLE_MS 250
 
 struct daemon_notify;
 
@@ -27,8 +30,12 @@ int daemon_notify_new(struct net_loop *loop, struct log *lg, struct daemon_notif
 /* Sends READY=1 with the node's status and starts the STATUS= and WATCHDOG=1 timers. */
 void daemon_notify_ready(struct daemon_notify *dn, struct node *node);
 
-/* STATUS= for a role, term or leader change (the node's on_role callback). */
+/* STATUS= for a role, term or leader change (the node's on_role callback), at once. */
 void daemon_notify_role(struct daemon_notify *dn, const struct node_role_info *info);
+
+/* The commit index advanced (the node's on_commit callback): STATUS= now if none was sent
+ * in the last DAEMON_NOTIFY_COMMIT_THROTTLE_MS, else once that much time has passed. */
+void daemon_notify_commit(struct daemon_notify *dn);
 
 /* STOPPING=1 with STATUS=stopping (WHY); stops the STATUS= refresh (the watchdog
  * keep-alive goes on until daemon_notify_free()). */

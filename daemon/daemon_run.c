@@ -46,6 +46,14 @@ static void on_role(void *user, const struct node_role_info *info)
                 daemon_notify_role(d->notify, info);
 }
 
+static void on_commit(void *user)
+{
+        struct daemon *d = user;
+
+        if (d->notify)
+                daemon_notify_commit(d->notify);
+}
+
 static void on_storage_error(void *user, int code, const char *message)
 {
         struct daemon *d = user;
@@ -84,8 +92,8 @@ static int daemon_start(struct daemon *d)
                 .config = cfg,
                 .loop = d->loop,
                 .log = d->log,
-                .callbacks = { .on_role = on_role, .on_storage_error = on_storage_error,
-                               .user = d },
+                .callbacks = { .on_role = on_role, .on_commit = on_commit,
+                               .on_storage_error = on_storage_error, .user = d },
                 .version = PACKAGE_VERSION,
         };
         r = node_new(&opts, &d->node, err, sizeof(err));

@@ -208,6 +208,8 @@ static void on_tick(struct net_timer *t, void *user)
 
 void node_after_input(struct node *n, int rc, const char *what)
 {
+        bool applied = false;
+
         if (rc < 0)
                 log_warning(n->log, "%s failed: %s", what, raft_rc_str(rc));
         /* An effect that feeds the core again (a failed append) appends to n->out; the
@@ -215,10 +217,14 @@ void node_after_input(struct node *n, int rc, const char *what)
         if (n->in_effects)
                 return;
         n->in_effects = true;
-        for (size_t i = 0; i < n->out.n; i++)
+        for (size_t i = 0; i < n->out.n; i++) {
+                applied |= n->out.effects[i].type == RAFT_FX_APPLY;
                 run_effect(n, &n->out.effects[i]);
+        }
         raft_output_reset(&n->out);
         n->in_effects = false;
+        if (applied && n->cb.on_commit && !n->stopped)
+                n->cb.on_commit(n->cb.user);
         if (n->started && !n->stopped)
                 net_timer_start(n->loop, &n->tick, (int64_t)raft_next_deadline(n->raft),
                                 on_tick, n);

@@ -62,6 +62,11 @@ struct node_role_info {
 struct node_callbacks {
         /* Role, term or leader changed (main: sd_notify STATUS=...). May be NULL. */
         void (*on_role)(void *user, const struct node_role_info *info);
+        /* Entries were applied, so the commit index advanced: at most once per input (a
+         * batch of entries is one call), often under load; keep it cheap and throttle
+         * (main refreshes STATUS= at most every 250 ms). Read node_raft_status() for the
+         * numbers. May be NULL. */
+        void (*on_commit)(void *user);
         /* The event log failed (disk full, I/O error): the node stops acknowledging
          * writes; it keeps serving reads it can and answers writes with the error.
          * May be NULL. */
