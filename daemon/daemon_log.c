@@ -5,6 +5,11 @@
  * messages twice: the net text is passed through as "%s".
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "daemon/daemon_log.h"
 
@@ -35,4 +40,25 @@ void daemon_log_net_logger(struct log *lg, struct net_logger *ret)
 {
         ret->fn = net_log_fn;
         ret->user = lg;
+}
+
+void daemon_log_early_error(const char *fmt, ...)
+{
+        bool journal = log_fd_is_journal_stream(STDERR_FILENO);
+        char buf[4096];
+        const char *line, *end;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        /* One prefix per line: journald's stream reader starts an entry at each one. */
+        for (line = buf;; line = end + 1) {
+                end = strchr(line, '\n');
+                fprintf(stderr, "%s%.*s\n", journal ? "<3>" : "",
+                        (int)(end ? end - line : (ptrdiff_t)strlen(line)), line);
+                if (!end || !end[1])
+                        break;
+        }
+        fflush(stderr);
 }

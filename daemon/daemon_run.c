@@ -159,7 +159,7 @@ int daemon_run(const struct rafktor_config *cfg)
 
         r = daemon_log_new(cfg, &d.log);
         if (r < 0) {
-                fprintf(stderr, "rafktord: cannot start the logger: %s\n", strerror(-r));
+                daemon_log_early_error("rafktord: cannot start the logger: %s", strerror(-r));
                 return 1;
         }
         daemon_log_net_logger(d.log, &d.net_logger);

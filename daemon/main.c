@@ -6,7 +6,8 @@
  * cycle is daemon_run.c, signals, sd_notify and listening each have their own file.
  *
  * Exit codes: 0 success (or a clean stop), 1 a bad config or a failed start, 2 a usage
- * error; the data tools keep their own (0 intact, 1 repairable, 2 damaged).
+ * error; the data tools keep their own (0 intact, 1 repairable, 2 damaged). Errors before
+ * the logger exists go through daemon_log_early_error() ("<3>" for the journal).
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -16,6 +17,7 @@
 
 #include "config.h"
 #include "daemon/config/config.h"
+#include "daemon/daemon_log.h"
 #include "daemon/daemon_run.h"
 #include "daemon/daemon_signals.h"
 #include "daemon/storage/data_tools.h"
@@ -102,20 +104,21 @@ static int parse_args(int argc, char **argv, struct args *a)
                         return 2;
                 }
                 if (have_action && act != a->action) {
-                        fprintf(stderr, "rafktord: give only one of --check-config, --version, "
-                                        "--help, --verify-data, --dump-data\n");
+                        daemon_log_early_error("rafktord: give only one of --check-config, "
+                                               "--version, --help, --verify-data, "
+                                               "--dump-data");
                         return 2;
                 }
                 have_action = true;
                 a->action = act;
         }
         if (optind < argc) {
-                fprintf(stderr, "rafktord: unexpected argument '%s'\n", argv[optind]);
+                daemon_log_early_error("rafktord: unexpected argument '%s'", argv[optind]);
                 usage(stderr);
                 return 2;
         }
         if (a->json && a->action != ACTION_DUMP_DATA) {
-                fprintf(stderr, "rafktord: --json goes with --dump-data\n");
+                daemon_log_early_error("rafktord: --json goes with --dump-data");
                 return 2;
         }
         return 0;
@@ -128,7 +131,7 @@ static int load_config(const char *path, struct rafktor_config *cfg)
 
         r = rafktor_config_load_file(path, cfg, err, sizeof(err));
         if (r < 0) {
-                fprintf(stderr, "%s\n", err);
+                daemon_log_early_error("%s", err);
                 return r;
         }
         return 0;
@@ -168,7 +171,7 @@ int main(int argc, char **argv)
          * inherits the mask, so only the signal thread sees SIGTERM/SIGINT. */
         r = daemon_signals_block();
         if (r < 0) {
-                fprintf(stderr, "rafktord: cannot block signals: %s\n", strerror(-r));
+                daemon_log_early_error("rafktord: cannot block signals: %s", strerror(-r));
                 return 1;
         }
         if (load_config(a.config, &cfg) < 0)

@@ -3,7 +3,8 @@
 # clear error and exit 1, while a running node keeps serving: a bad config (FILE:LINE:
 # reason, for --check-config and for a start), a second daemon on the same data
 # directory, the same listen address or the same admin socket; a stale admin socket file
-# (nobody answers) is removed and a path that is not a socket is never replaced.
+# (nobody answers) is removed and a path that is not a socket is never replaced. Errors
+# before the logger exists carry "<3>" when stderr is the journal stream.
 . "$top_srcdir/tests/integration/lib.sh"
 
 cluster_init 3
@@ -34,6 +35,18 @@ for bad in bad-type bad-key; do
         log "$bad.conf: $(cat "$T/$bad.err")"
 done
 [ ! -e "$T/n1" ] || fail "a refused start created the data directory"
+
+# With stderr connected to the journal ($JOURNAL_STREAM names its device and inode), an
+# error printed before the logger exists carries "<3>", so journald files it at priority
+# err; a usage error too. Not on a plain stderr (checked above: lines start with FILE).
+: > "$T/journal.err"
+stream=$(stat -c '%d:%i' "$T/journal.err")
+JOURNAL_STREAM=$stream "$RAFKTORD" -c "$T/bad-key.conf" 2> "$T/journal.err"
+grep -q -E "^<3>$T/bad-key.conf:[0-9]+: " "$T/journal.err" ||
+        fail "a config error on the journal stream has no <3> prefix: $(cat "$T/journal.err")"
+JOURNAL_STREAM=$stream "$RAFKTORD" -c "$T/n1.conf" extra 2> "$T/journal.err"
+grep -q "^<3>rafktord: unexpected argument 'extra'" "$T/journal.err" ||
+        fail "a usage error on the journal stream has no <3> prefix: $(cat "$T/journal.err")"
 
 start_node 1
 
