@@ -6,7 +6,9 @@
  * back to the core and on to the new leader) instead of waiting out the deadline; when the
  * old leader is silent but took the request (a stand-in server that holds every call), a
  * write with a session is sent again to the new leader and commits, while a sessionless
- * write is not sent again (its outcome is unknown) and is never applied.
+ * write is not sent again (its outcome is unknown) and is never applied. And with no
+ * leader at all, the node's "no leader" reaches a client whose deadline is shorter than
+ * request_timeout_ms before that deadline.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -258,6 +260,28 @@ static void a_sessionless_write_held_by_a_silent_old_leader_is_not_sent_again(vo
         silent_free(&s);
 }
 
+/* The node answers a little before the caller's deadline, so a client whose deadline is
+ * shorter than request_timeout_ms hears "no leader", not its own DEADLINE_EXCEEDED. */
+static void a_put_without_a_leader_answers_no_leader_before_the_clients_deadline(void **state)
+{
+        struct tcluster c;
+        struct tresult r;
+        int64_t ms;
+
+        (void)state;
+        tc_init(&c, 10000);
+        tc_start(&c, 0);
+        ms = put(&c, 0, "lonely", "x", 0, &r);
+        print_message("put with one node of three, request_timeout_ms 10 s: code %d \"%s\" "
+                      "after %lld ms (client deadline %d ms)\n", (int)r.code, r.details,
+                      (long long)ms, CLIENT_DEADLINE_MS);
+        expect_code(&r, GRPC_STATUS_UNAVAILABLE, "a put without a leader");
+        assert_non_null(strstr(r.details, "no leader"));
+        assert_true(ms < CLIENT_DEADLINE_MS);
+        tresult_clear(&r);
+        tc_destroy(&c);
+}
+
 int main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
@@ -273,6 +297,8 @@ int main(int argc, char **argv)
                 cmocka_unit_test_setup_teardown(
                         a_sessionless_write_held_by_a_silent_old_leader_is_not_sent_again,
                         setup, teardown),
+                cmocka_unit_test(
+                        a_put_without_a_leader_answers_no_leader_before_the_clients_deadline),
         };
 
         if (argc > 1)
