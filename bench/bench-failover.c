@@ -6,7 +6,9 @@
  * 1. Light load: R puts/s (default 100) of key "fo-load" to the leader for --warm-ms
  *    (default 1000); every one must succeed, and a linearizable read through every survivor
  *    must succeed (so each connection is up before the kill).
- * 2. Takes the time t0, sends SIGKILL to PID (the leader's process).
+ * 2. Asks the leader whether it still leads (rafktor Admin.Status role, etcd
+ *    Maintenance.Status leader == member_id); if not, exits 3 without killing. Otherwise
+ *    takes the time t0 and sends SIGKILL to PID (the leader's process).
  * 3. Every 5 ms sends a put of key "fo-probe" to every survivor (each with the -t deadline),
  *    until one succeeds; prints "first_put_ms=T probes=P errors=E" with T from t0 to that
  *    reply. Only probes sent after t0 count.
@@ -88,6 +90,105 @@ static bool start_call(struct failover *fo, struct net_channel *ch, const char *
         return true;
 }
 
+/* ---- "is this endpoint still the leader?" right before the kill ---- */
+
+struct leader_check {
+        bool done;
+        int is_leader;                  /* 1 yes, 0 no, -1 unknown (call or decode failed) */
+        enum bench_system system;
+};
+
+static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+        *v = 0;
+        for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
+                uint8_t b = *(*p)++;
+
+                *v |= (uint64_t)(b & 0x7f) << shift;
+                if (!(b & 0x80))
+                        return true;
+        }
+        return false;
+}
+
+/* Field `want` (varint) of a message, searching one level into field `sub` when sub > 0. */
+static bool find_varint(const uint8_t *p, const uint8_t *end, unsigned sub, unsigned want,
+                        uint64_t *ret)
+{
+        uint64_t key, v;
+
+        while (p < end) {
+                if (!get_varint(&p, end, &key))
+                        return false;
+                switch (key & 7) {
+                case 0:
+                        if (!get_varint(&p, end, &v))
+                                return false;
+                        if (sub == 0 && (key >> 3) == want) {
+                                *ret = v;
+                                return true;
+                        }
+                        break;
+                case 1:
+                        p += 8;
+                        break;
+                case 5:
+                        p += 4;
+                        break;
+                case 2:
+                        if (!get_varint(&p, end, &v) || v > (uint64_t)(end - p))
+                                return false;
+                        if (sub > 0 && (key >> 3) == sub)
+                                return find_varint(p, p + v, 0, want, ret);
+                        p += v;
+                        break;
+                default:
+                        return false;
+                }
+        }
+        return false;
+}
+
+static void leader_check_done(const struct net_result *res, void *user)
+{
+        struct leader_check *lc = user;
+        const uint8_t *end = res->data + res->len;
+        uint64_t role, id, leader;
+
+        lc->done = true;
+        lc->is_leader = -1;
+        if (res->code != GRPC_STATUS_OK || !res->data)
+                return;
+        if (lc->system == BENCH_RAFKTOR) {
+                /* rafktor.v1.StatusResponse: role = field 4 (ROLE_LEADER = 2; 0 is left
+                 * out of the encoding) */
+                lc->is_leader = find_varint(res->data, end, 0, 4, &role) && role == 2;
+        } else if (find_varint(res->data, end, 1, 2, &id) &&
+                   find_varint(res->data, end, 0, 4, &leader)) {
+                /* etcdserverpb.StatusResponse: header(1).member_id(2), leader = field 4 */
+                lc->is_leader = id == leader;
+        }
+}
+
+static bool leader_check_finished(void *arg)
+{
+        return ((struct leader_check *)arg)->done;
+}
+
+/* 1: ch's member leads, 0: it does not, -1: unknown. */
+static int still_leader(struct rkc *c, const struct bench_target *t, struct net_channel *ch)
+{
+        struct leader_check lc = { .system = t->system };
+        const char *path = t->system == BENCH_RAFKTOR ? "/rafktor.v1.Admin/Status"
+                                                      : "/etcdserverpb.Maintenance/Status";
+
+        if (net_unary_call_bytes(ch, path, "", 0, NULL, net_loop_now_ms() + 1000,
+                                 leader_check_done, &lc) < 0)
+                return -1;
+        net_loop_run_until(c->loop, leader_check_finished, &lc, INT64_MAX);
+        return lc.is_leader;
+}
+
 static bool none_outstanding(void *arg)
 {
         return ((struct failover *)arg)->outstanding == 0;
@@ -103,6 +204,7 @@ static int run(struct failover *fo, struct net_channel *leader, pid_t pid, uint6
 {
         struct rkc *c = fo->c;
         int64_t interval = rate > 0 ? (int64_t)(1000 / rate) : 1000, now, next, end;
+        int r;
 
         /* 1. light load on the leader, and every survivor reachable */
         end = net_loop_now_ms() + (int64_t)warm_ms;
@@ -124,7 +226,14 @@ static int run(struct failover *fo, struct net_channel *leader, pid_t pid, uint6
                 return -EAGAIN;
         }
 
-        /* 2. kill */
+        /* 2. kill, if the member still leads (a busy machine may have moved the lead) */
+        r = still_leader(c, fo->t, leader);
+        if (r != 1) {
+                fprintf(stderr, "bench-client: failover: %s %s; not killed\n",
+                        net_channel_target(leader), r == 0 ? "no longer leads"
+                                                           : "did not say whether it leads");
+                return -ESTALE;
+        }
         fo->t0_ms = net_loop_now_ms();
         if (kill(pid, SIGKILL) < 0) {
                 fprintf(stderr, "bench-client: kill -9 %d: %s\n", (int)pid, strerror(errno));
@@ -203,6 +312,8 @@ int bench_failover(struct rkc *c, const struct bench_target *t, int argc, char *
                 printf("first_put_ms=%" PRId64 " probes=%u errors=%u warm_puts=%u\n",
                        fo.first_ok_ms, fo.probes, fo.probe_errors, fo.load_ok);
                 rc = 0;
+        } else if (r == -ESTALE) {
+                rc = 3;
         }
 out:
         if (leader)

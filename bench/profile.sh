@@ -63,6 +63,13 @@ tidy() {
         grep -v '^#' | grep . | sed 's/ *- *- *$//; s/ *$//' | cut -c1-150
 }
 
+# Counted per put: every syscall, context switches, CPU, and the syscalls that show the
+# batching (one fdatasync per group commit, sendmsg/recvmsg per write/read of a connection).
+STAT_EVENTS=raw_syscalls:sys_enter,context-switches,cpu-clock
+STAT_EVENTS=$STAT_EVENTS,syscalls:sys_enter_fdatasync,syscalls:sys_enter_sendmsg
+STAT_EVENTS=$STAT_EVENTS,syscalls:sys_enter_recvmsg,syscalls:sys_enter_epoll_wait
+STAT_EVENTS=$STAT_EVENTS,syscalls:sys_enter_pwrite64
+
 # report_perf NAME: text reports of $OUT/perf-NAME.data, appended to perf-summary.txt.
 report_perf() {
         local f=$OUT/perf-$1
@@ -94,11 +101,11 @@ profile_perf() {
         f=$(( LEADER % 3 + 1 ))
         h2load_put 2000 > /dev/null
         # 1. counts: syscalls and context switches per put (leader, follower)
-        perf stat -e raw_syscalls:sys_enter,context-switches,cpu-clock \
-                -p "${MEMBER_PID[$LEADER]}" -o "$OUT/perf-stat-leader.txt" &
+        perf stat -e "$STAT_EVENTS" -p "${MEMBER_PID[$LEADER]}" \
+                -o "$OUT/perf-stat-leader.txt" &
         p_l=$!
-        perf stat -e raw_syscalls:sys_enter,context-switches,cpu-clock \
-                -p "${MEMBER_PID[$f]}" -o "$OUT/perf-stat-follower.txt" &
+        perf stat -e "$STAT_EVENTS" -p "${MEMBER_PID[$f]}" \
+                -o "$OUT/perf-stat-follower.txt" &
         p_f=$!
         sleep 1
         h2load_put "$N" > "$OUT/perf-stat-h2load.txt"
@@ -125,12 +132,20 @@ profile_perf() {
                      "$(grep '^finished' "$OUT/perf-h2load.txt")"
                 for p_s in leader follower; do
                         awk -v n="$N" -v who="$p_s" '
-                                /raw_syscalls:sys_enter/ { gsub(",", "", $1); s = $1 }
-                                /context-switches/ { gsub(",", "", $1); c = $1 }
-                                /cpu-clock/ { gsub(",", "", $1); t = $1 }
-                                END { printf "== %s, per put: %.1f syscalls, %.1f context" \
-                                      " switches, %.0f us CPU\n", who, s / n, c / n,
-                                      t * 1000 / n }' "$OUT/perf-stat-$p_s.txt"
+                                { gsub(",", "", $1) }
+                                /raw_syscalls:sys_enter/ { s = $1 }
+                                /context-switches/ { c = $1 }
+                                /cpu-clock/ { t = $1 }
+                                /sys_enter_fdatasync/ { fs = $1 }
+                                /sys_enter_sendmsg/ { sm = $1 }
+                                /sys_enter_recvmsg/ { rm = $1 }
+                                /sys_enter_epoll_wait/ { ew = $1 }
+                                /sys_enter_pwrite64/ { pw = $1 }
+                                END { printf "== %s, per put: %.2f syscalls, %.2f context" \
+                                      " switches, %.0f us CPU; %.3f fdatasync, %.3f pwrite," \
+                                      " %.2f sendmsg, %.2f recvmsg, %.2f epoll_wait\n", who,
+                                      s / n, c / n, t * 1000 / n, fs / n, pw / n, sm / n,
+                                      rm / n, ew / n }' "$OUT/perf-stat-$p_s.txt"
                 done
                 echo "   (h2load: $(grep '^finished' "$OUT/perf-stat-h2load.txt"))"
         } > "$OUT/perf-summary.txt"
