@@ -10,6 +10,7 @@ packages=(
         libsystemd-dev libconfig-dev libedit-dev libcmocka-dev
         zlib1g-dev libjson-c-dev libbsd-dev
         clang libclang-rt-14-dev mandoc systemd
+        nftables iproute2 util-linux coreutils
 )
 
 missing=()

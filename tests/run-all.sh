@@ -77,13 +77,16 @@ run_system() {
         fi
 }
 
-FUZZ_TARGETS="tests/fuzz/fuzz_storage"
-FUZZ_SCRIPTS="tests/fuzz/storage-fuzz.sh"
+FUZZ_TARGETS="tests/fuzz/fuzz_storage tests/fuzz/fuzz_dispatch tests/fuzz/fuzz_config"
+FUZZ_SCRIPTS="tests/fuzz/storage-fuzz.sh tests/fuzz/dispatch-fuzz.sh tests/fuzz/config-fuzz.sh"
 
 status=0
 run_build default || status=1
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
-        SIM_SEEDS=$(( ${SIM_SEEDS:-10000} / 10 )) run_build asan --enable-sanitizers || status=1
+        # The sanitizer build runs a tenth of the simulator seeds and two short
+        # fault schedules: the normal build ran the full counts.
+        SIM_SEEDS=$(( ${SIM_SEEDS:-10000} / 10 )) FAULT_RUNS=2 FAULT_SECONDS=20 \
+                run_build asan --enable-sanitizers || status=1
 fi
 
 [ "${SKIP_FUZZ:-0}" = 1 ] || run_fuzz || status=1
