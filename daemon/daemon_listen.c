@@ -1,10 +1,16 @@
 /* daemon/daemon_listen.c: socket activation and the configured listening addresses (see
  * daemon_listen.h).
  *
- * Owns: struct daemon_listen and the acceptor of inherited sockets. Must never close an
- * fd it handed to the acceptor (the acceptor owns it from then on).
+ * Owns: struct daemon_listen and the acceptor of inherited sockets and of the admin socket.
+ * The admin unix socket is always served through daemon/net's acceptor, so every admin
+ * connection carries its SO_PEERCRED credentials (admin mutations are authorised with
+ * them): inherited from systemd, or bound here (mode 0660, group rafktor when it exists)
+ * when not socket-activated. Must never close an fd it handed to the acceptor (the
+ * acceptor owns it from then on), or hand the admin socket to gRPC's own listener (its
+ * connections would carry no credentials).
  */
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,8 +27,10 @@
 #include "daemon/net/accept.h"
 
 struct daemon_listen {
-        struct net_acceptor *acc;       /* NULL when nothing was inherited */
+        struct net_acceptor *acc;       /* NULL when nothing was inherited or bound here */
         unsigned n_inet, n_unix;        /* inherited sockets by family */
+        char *bound_path;               /* the admin socket bound here, unlinked at free */
+        ino_t bound_ino;
         char desc[PATH_MAX + 256];
 };
 
@@ -103,6 +111,82 @@ int daemon_listen_prepare_unix(const char *path, struct log *lg, char *err, size
         }
         log_notice(lg, "removed the stale admin socket %s (nobody answered on it)", path);
         return 0;
+}
+
+static int ensure_acceptor(struct daemon_listen *dl, struct net_server *srv,
+                           struct net_loop *loop)
+{
+        if (!dl->acc)
+                dl->acc = net_acceptor_new(srv, loop);
+        return dl->acc ? 0 : -ENOMEM;
+}
+
+/* Binds the admin socket at path (prepared by daemon_listen_prepare_unix) and hands it to
+ * the acceptor: mode 0660, group rafktor when that group exists (a failed chown is logged:
+ * the socket then keeps the daemon's group). */
+static int bind_admin(struct daemon_listen *dl, struct net_server *srv, struct net_loop *loop,
+                      const char *path, struct log *lg, char *err, size_t err_len)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct group gr, *res = NULL;
+        char buf[4096];
+        struct stat st;
+        int fd, r;
+
+        strcpy(sa.sun_path, path);      /* length checked by daemon_listen_prepare_unix */
+        r = ensure_acceptor(dl, srv, loop);
+        if (r < 0) {
+                snprintf(err, err_len, "cannot create the acceptor for the admin socket");
+                return r;
+        }
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+                r = -errno;
+                snprintf(err, err_len, "cannot create the admin socket %s: %s", path,
+                         strerror(errno));
+                return r;
+        }
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                r = -errno;
+                snprintf(err, err_len, "cannot bind the admin socket %s: %s", path,
+                         strerror(errno));
+                close(fd);
+                return r;
+        }
+        if (chmod(path, 0660) < 0 || lstat(path, &st) < 0) {
+                r = -errno;
+                snprintf(err, err_len, "cannot set mode 0660 on the admin socket %s: %s", path,
+                         strerror(errno));
+                goto fail_unlink;
+        }
+        if (getgrnam_r("rafktor", &gr, buf, sizeof(buf), &res) == 0 && res &&
+            chown(path, (uid_t)-1, gr.gr_gid) < 0)
+                log_warning(lg, "cannot give the admin socket %s to group rafktor: %s (only "
+                            "root and the daemon's group can use it)", path, strerror(errno));
+        if (listen(fd, SOMAXCONN) < 0) {
+                r = -errno;
+                snprintf(err, err_len, "cannot listen on the admin socket %s: %s", path,
+                         strerror(errno));
+                goto fail_unlink;
+        }
+        dl->bound_path = strdup(path);
+        if (!dl->bound_path) {
+                r = -ENOMEM;
+                snprintf(err, err_len, "out of memory");
+                goto fail_unlink;
+        }
+        dl->bound_ino = st.st_ino;
+        r = net_acceptor_add_fd(dl->acc, fd);   /* owns fd from here, also on failure */
+        if (r < 0) {
+                snprintf(err, err_len, "cannot accept on the admin socket %s: %s", path,
+                         strerror(-r));
+                return r;       /* daemon_listen_free unlinks bound_path */
+        }
+        return 0;
+fail_unlink:
+        unlink(path);
+        close(fd);
+        return r;
 }
 
 /* Hands the systemd-passed sockets to an acceptor. */
@@ -208,7 +292,7 @@ int daemon_listen_setup(struct net_server *srv, struct net_loop *loop,
                          "socket%s", dl->n_unix, dl->n_unix == 1 ? "" : "s");
         else if (cfg->admin_socket) {
                 snprintf(addr, sizeof(addr), "unix:%s", cfg->admin_socket);
-                r = listen_on(srv, addr, err, err_len);
+                r = bind_admin(dl, srv, loop, cfg->admin_socket, lg, err, err_len);
                 if (r < 0)
                         goto fail;
                 snprintf(dl->desc + len, sizeof(dl->desc) - len, " and %s", addr);
@@ -228,7 +312,8 @@ int daemon_listen_start(struct daemon_listen *dl, char *err, size_t err_len)
                 return 0;
         r = net_acceptor_start(dl->acc);
         if (r < 0)
-                snprintf(err, err_len, "cannot start accepting on the inherited sockets: %s",
+                snprintf(err, err_len, "cannot start accepting on the inherited sockets and "
+                         "the admin socket: %s",
                          strerror(-r));
         return r;
 }
@@ -240,8 +325,14 @@ const char *daemon_listen_describe(const struct daemon_listen *dl)
 
 void daemon_listen_free(struct daemon_listen *dl)
 {
+        struct stat st;
+
         if (!dl)
                 return;
         net_acceptor_free(dl->acc);
+        /* Only the socket bound here: a newer daemon may have replaced the file. */
+        if (dl->bound_path && lstat(dl->bound_path, &st) == 0 && st.st_ino == dl->bound_ino)
+                unlink(dl->bound_path);
+        free(dl->bound_path);
         free(dl);
 }

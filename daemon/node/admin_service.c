@@ -1,16 +1,27 @@
 /* daemon/node/admin_service.c: the server side of rafktor.v1.Admin.
  *
  * Owns: answering Status, Members, Leader, ReadLog and StateHash from the node's local
- * state, at once. Must never change any state or wait for the cluster (an operator asks a
- * node about itself, even one that cannot reach a leader).
+ * state, at once; the authorisation of the admin mutations (AddMember, RemoveMember,
+ * PromoteMember, TransferLeader, Snapshot: local admin socket only, root or group
+ * `rafktor`) and carrying out TransferLeader. Must never change state for a read, wait for
+ * the cluster in a read (an operator asks a node about itself, even one that cannot reach a
+ * leader), or act on a mutation before admin_authorize() accepted its caller.
  */
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "daemon/node/node_internal.h"
 
 #define READ_LOG_PAGE_MAX 1000
 #define READ_LOG_PAGE_DEFAULT 100
+#define ADMIN_GROUP "rafktor"
+#define ADMIN_MAX_GROUPS 256
+#define TRANSFER_POLL_MS 10
 
 static Rafktor__V1__Role role_of(const struct node *n, enum raft_role r)
 {
@@ -184,31 +195,313 @@ static void on_state_hash(struct net_call *call, const struct net_msg *msg, void
         net_call_reply(call, &resp.base);
 }
 
+/* ---- authorisation of the mutations ------------------------------------------------- */
+
+/* The supplementary groups of process pid from /proc/PID/status ("Groups:\t1 2 3").
+ * Returns how many were stored, or -1 when the file cannot be read (the process left). */
+static int proc_groups(pid_t pid, gid_t *groups, int max)
+{
+        char path[64], line[4096];
+        FILE *f;
+        int n = -1;
+
+        snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+        f = fopen(path, "re");
+        if (!f)
+                return -1;
+        while (fgets(line, sizeof(line), f)) {
+                char *p = line + 7, *end;
+
+                if (strncmp(line, "Groups:", 7) != 0)
+                        continue;
+                n = 0;
+                for (;;) {
+                        unsigned long g = strtoul(p, &end, 10);
+
+                        if (end == p || n >= max)
+                                break;
+                        groups[n++] = (gid_t)g;
+                        p = end;
+                }
+                break;
+        }
+        fclose(f);
+        return n;
+}
+
+/* The groups of uid's user in the group database (getgrouplist), or -1 when unknown. */
+static int db_groups(uid_t uid, gid_t gid, gid_t *groups, int max)
+{
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+        int n = max;
+
+        if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+                return -1;
+        if (getgrouplist(pw.pw_name, gid, groups, &n) < 0)
+                return -1;
+        return n;
+}
+
+grpc_status_code admin_authorize(const struct net_peer *peer, const char *admin_socket,
+                                 char *why, size_t why_len)
+{
+        struct group gr, *res = NULL;
+        char buf[4096];
+        gid_t groups[ADMIN_MAX_GROUPS];
+        int n;
+
+        if (!peer || strncmp(peer->address, "unix:", 5) != 0) {
+                snprintf(why, why_len, "admin mutations are accepted only on the local admin "
+                         "socket (%s); TCP is read-only until authenticated TLS exists",
+                         admin_socket ? admin_socket : RAFKTOR_CONFIG_DEFAULT_ADMIN_SOCKET);
+                return GRPC_STATUS_PERMISSION_DENIED;
+        }
+        if (!peer->has_creds) {
+                snprintf(why, why_len, "admin mutations need the caller's credentials, and "
+                         "this unix connection (%s) carries none: use the admin socket %s",
+                         peer->address,
+                         admin_socket ? admin_socket : RAFKTOR_CONFIG_DEFAULT_ADMIN_SOCKET);
+                return GRPC_STATUS_PERMISSION_DENIED;
+        }
+        if (peer->uid == 0)
+                return GRPC_STATUS_OK;
+        if (getgrnam_r(ADMIN_GROUP, &gr, buf, sizeof(buf), &res) == 0 && res) {
+                if (peer->gid == gr.gr_gid)
+                        return GRPC_STATUS_OK;
+                n = proc_groups(peer->pid, groups, ADMIN_MAX_GROUPS);
+                if (n < 0)
+                        n = db_groups(peer->uid, peer->gid, groups, ADMIN_MAX_GROUPS);
+                for (int i = 0; i < n; i++)
+                        if (groups[i] == gr.gr_gid)
+                                return GRPC_STATUS_OK;
+        }
+        snprintf(why, why_len, "admin mutations are accepted from root or members of group %s; "
+                 "uid %ld (pid %ld) is neither%s", ADMIN_GROUP, (long)peer->uid,
+                 (long)peer->pid, res ? "" : " (no group " ADMIN_GROUP " exists on this host)");
+        return GRPC_STATUS_PERMISSION_DENIED;
+}
+
+/* Answers the call PERMISSION_DENIED unless its caller may mutate; true when it may. */
+static bool authorized(struct node *n, struct net_call *call)
+{
+        char why[512];
+        grpc_status_code code = admin_authorize(net_call_peer(call), n->cfg->admin_socket,
+                                                why, sizeof(why));
+
+        if (code == GRPC_STATUS_OK)
+                return true;
+        log_notice(n->log, "refused %s from %s: %s", net_call_method(call),
+                   net_call_peer(call)->address, why);
+        net_call_finish(call, code, "%s", why);
+        return false;
+}
+
+static void on_membership(struct net_call *call, const struct net_msg *msg, void *user)
+{
+        struct node *n = user;
+
+        (void)msg;
+        if (!authorized(n, call))
+                return;
+        net_call_finish(call, GRPC_STATUS_UNIMPLEMENTED, "membership changes arrive with "
+                        "issue 7 (the core supports raft_add_member, raft_remove_member and "
+                        "raft_promote_member; this node does not carry them out yet)");
+}
+
+static void on_snapshot(struct net_call *call, const struct net_msg *msg, void *user)
+{
+        struct node *n = user;
+
+        (void)msg;
+        if (!authorized(n, call))
+                return;
+        net_call_finish(call, GRPC_STATUS_UNIMPLEMENTED, "snapshots arrive with issue 7 (the "
+                        "core supports raft_snapshot_taken; this node does not write snapshot "
+                        "files yet)");
+}
+
+/* ---- TransferLeader ------------------------------------------------------------------ */
+
+/* A transfer the core accepted: polled until another leader is known or time is up.
+ * Owned by the call (net_call_data); freed when the call is answered or cancelled. */
+struct admin_transfer {
+        struct node *node;
+        struct net_call *call;
+        struct net_timer timer;
+        char target[RAFT_ID_MAX];       /* "" : the core's choice */
+        int64_t give_up_ms;
+};
+
+static void transfer_free(struct admin_transfer *t)
+{
+        net_timer_cancel(t->node->loop, &t->timer);
+        net_call_set_data(t->call, NULL);
+        free(t);
+}
+
+static void transfer_reply(struct node *n, struct net_call *call, const char *previous)
+{
+        Rafktor__V1__TransferLeaderResponse resp = RAFKTOR__V1__TRANSFER_LEADER_RESPONSE__INIT;
+        Rafktor__V1__ResponseHeader h = RAFKTOR__V1__RESPONSE_HEADER__INIT;
+        struct raft_status st;
+
+        node_response_header(n, &st, &h);
+        resp.header = &h;
+        resp.leader_id = st.leader;
+        resp.previous_leader_id = (char *)previous;
+        net_call_reply(call, &resp.base);
+}
+
+static void on_transfer_poll(struct net_timer *timer, void *user)
+{
+        struct admin_transfer *t = user;
+        struct node *n = t->node;
+        struct net_call *call = t->call;
+        struct raft_status st;
+        int64_t now = node_now(n);
+
+        (void)timer;
+        if (n->stopped) {
+                transfer_free(t);
+                net_call_finish(call, GRPC_STATUS_UNAVAILABLE, "node is shutting down");
+                return;
+        }
+        node_raft_status(n, &st);
+        if (st.leader[0] && strcmp(st.leader, n->cfg->id) != 0) {
+                transfer_free(t);
+                transfer_reply(n, call, n->cfg->id);
+                return;
+        }
+        if (now >= t->give_up_ms) {
+                char target[RAFT_ID_MAX];
+
+                snprintf(target, sizeof(target), "%s",
+                         t->target[0] ? t->target : "the most up-to-date voter");
+                transfer_free(t);
+                net_call_finish(call, GRPC_STATUS_ABORTED, "leadership did not move from %s "
+                                "to %s within %" PRIu32 " ms (two election timeouts); %s",
+                                n->cfg->id, target, 2 * n->cfg->election_timeout_max_ms,
+                                st.role == RAFT_LEADER ? "this node leads again" :
+                                "no leader is known yet");
+                return;
+        }
+        net_timer_start(n->loop, &t->timer, now + TRANSFER_POLL_MS, on_transfer_poll, t);
+}
+
+static void on_transfer_cancel(struct net_call *call, void *user)
+{
+        struct admin_transfer *t = net_call_data(call);
+
+        (void)user;
+        if (!t)
+                return;
+        transfer_free(t);
+        net_call_finish(call, GRPC_STATUS_CANCELLED, "the client went away");
+}
+
+static void on_transfer(struct net_call *call, const struct net_msg *msg, void *user)
+{
+        struct node *n = user;
+        const Rafktor__V1__TransferLeaderRequest *req =
+                (const Rafktor__V1__TransferLeaderRequest *)msg->pb;
+        const char *target = req->id ? req->id : "";
+        struct admin_transfer *t;
+        struct raft_status st;
+        int64_t now = node_now(n);
+        int rc;
+
+        if (!authorized(n, call))
+                return;
+        if (n->stopped) {
+                net_call_finish(call, GRPC_STATUS_UNAVAILABLE, "node is shutting down");
+                return;
+        }
+        node_raft_status(n, &st);
+        if (st.role != RAFT_LEADER) {
+                net_call_finish(call, GRPC_STATUS_FAILED_PRECONDITION, "%s is not the leader "
+                                "(%s%s); ask the leader's admin socket to transfer leadership",
+                                n->cfg->id, st.leader[0] ? "the leader is " : "no leader is known",
+                                st.leader);
+                return;
+        }
+        if (strcmp(target, n->cfg->id) == 0) {
+                transfer_reply(n, call, n->cfg->id);
+                return;
+        }
+        if (target[0] && !raft_config_find(raft_configuration(n->raft), target)) {
+                net_call_finish(call, GRPC_STATUS_INVALID_ARGUMENT, "%s is not a member of the "
+                                "cluster (see raftctl members)", target);
+                return;
+        }
+        t = calloc(1, sizeof(*t));
+        if (!t) {
+                net_call_finish(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+                return;
+        }
+        rc = raft_transfer(n->raft, (raft_time_t)now, target, &n->out);
+        node_after_input(n, rc, "leadership transfer");
+        if (rc < 0) {
+                free(t);
+                net_call_finish(call, rc == RAFT_EINVAL ? GRPC_STATUS_INVALID_ARGUMENT :
+                                GRPC_STATUS_FAILED_PRECONDITION,
+                                "the core refused the transfer to %s: %s",
+                                target[0] ? target : "the most up-to-date voter",
+                                rc == RAFT_EINVAL ? "not a voter (or no voter to choose)" :
+                                rc == RAFT_ESTATE ? "not the leader, or a transfer is already "
+                                "in progress" : raft_rc_str(rc));
+                return;
+        }
+        t->node = n;
+        t->call = call;
+        snprintf(t->target, sizeof(t->target), "%s", target);
+        /* The core abandons a transfer after one election timeout; a second one lets the
+         * target's election finish. */
+        t->give_up_ms = now + 2 * (int64_t)n->cfg->election_timeout_max_ms;
+        net_call_set_data(call, t);
+        on_transfer_poll(&t->timer, t);
+}
+
 void admin_service_methods(struct node *n, struct net_method *m)
 {
         static const struct {
                 const char *path;
                 const ProtobufCMessageDescriptor *input;
                 void (*fn)(struct net_call *, const struct net_msg *, void *);
+                void (*cancel)(struct net_call *, void *);
         } t[] = {
                 { "/rafktor.v1.Admin/Status", &rafktor__v1__status_request__descriptor,
-                  on_status },
+                  on_status, NULL },
                 { "/rafktor.v1.Admin/Members", &rafktor__v1__members_request__descriptor,
-                  on_members },
+                  on_members, NULL },
                 { "/rafktor.v1.Admin/Leader", &rafktor__v1__leader_request__descriptor,
-                  on_leader },
+                  on_leader, NULL },
                 { "/rafktor.v1.Admin/ReadLog", &rafktor__v1__read_log_request__descriptor,
-                  on_read_log },
+                  on_read_log, NULL },
                 { "/rafktor.v1.Admin/StateHash", &rafktor__v1__state_hash_request__descriptor,
-                  on_state_hash },
+                  on_state_hash, NULL },
+                { "/rafktor.v1.Admin/AddMember", &rafktor__v1__add_member_request__descriptor,
+                  on_membership, NULL },
+                { "/rafktor.v1.Admin/RemoveMember",
+                  &rafktor__v1__remove_member_request__descriptor, on_membership, NULL },
+                { "/rafktor.v1.Admin/PromoteMember",
+                  &rafktor__v1__promote_member_request__descriptor, on_membership, NULL },
+                { "/rafktor.v1.Admin/TransferLeader",
+                  &rafktor__v1__transfer_leader_request__descriptor, on_transfer,
+                  on_transfer_cancel },
+                { "/rafktor.v1.Admin/Snapshot", &rafktor__v1__snapshot_request__descriptor,
+                  on_snapshot, NULL },
         };
 
+        _Static_assert(sizeof(t) / sizeof(t[0]) == NODE_M_SNAPSHOT - NODE_M_STATUS + 1,
+                       "admin_service_methods fills NODE_M_STATUS .. NODE_M_SNAPSHOT");
         for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
                 m[i] = (struct net_method){
                         .path = t[i].path,
                         .kind = NET_METHOD_UNARY,
                         .input = t[i].input,
                         .on_message = t[i].fn,
+                        .on_cancel = t[i].cancel,
                         .user = n,
                 };
 }

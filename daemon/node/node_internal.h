@@ -136,6 +136,11 @@ enum {
         NODE_M_LEADER,
         NODE_M_READ_LOG,
         NODE_M_STATE_HASH,
+        NODE_M_ADD_MEMBER,              /* admin mutations: admin_service.c, local only */
+        NODE_M_REMOVE_MEMBER,
+        NODE_M_PROMOTE_MEMBER,
+        NODE_M_TRANSFER_LEADER,
+        NODE_M_SNAPSHOT,
         _NODE_M_MAX,
 };
 
@@ -229,5 +234,11 @@ void forward_leader_changed(struct node *n, const char *leader);
 void forward_unlink(struct node *n, struct kv_req *q);
 void forward_stop(struct node *n);
 
-/* admin_service.c */
+/* admin_service.c: fills m[0 .. NODE_M_SNAPSHOT - NODE_M_STATUS]. */
 void admin_service_methods(struct node *n, struct net_method *m);
+/* Whether `peer` may call an admin mutation: only over the local admin unix socket (a
+ * connection accepted by daemon/net/accept.c, which records SO_PEERCRED), from uid 0 or
+ * a member (primary or supplementary group) of group `rafktor`. Returns GRPC_STATUS_OK, or
+ * PERMISSION_DENIED with a sentence in why. admin_socket names the socket in the sentence. */
+grpc_status_code admin_authorize(const struct net_peer *peer, const char *admin_socket,
+                                 char *why, size_t why_len);

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -169,6 +171,31 @@ static void on_role(void *user, const struct node_role_info *info)
         t->role_changes++;
 }
 
+/* A TCP port on 127.0.0.1 (gRPC's listener) and the admin socket (net/accept.c). */
+static void admin_endpoints_listen(struct tcluster *c, int i)
+{
+        struct tnode *t = &c->n[i];
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd;
+
+        t->tcp_port = net_server_listen(t->srv, "127.0.0.1:0");
+        assert_true(t->tcp_port > 0);
+        char dir[sizeof(c->dir)];
+
+        memcpy(dir, c->dir, sizeof(dir));
+        snprintf(t->admin_path, sizeof(t->admin_path), "%s/n%d-admin.sock", dir, i + 1);
+        assert_true(strlen(t->admin_path) < sizeof(sa.sun_path));
+        strcpy(sa.sun_path, t->admin_path);
+        unlink(t->admin_path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        assert_int_equal(listen(fd, 16), 0);
+        t->admin_acc = net_acceptor_new(t->srv, c->loop);
+        assert_non_null(t->admin_acc);
+        assert_int_equal(net_acceptor_add_fd(t->admin_acc, fd), 0);
+}
+
 void tc_start(struct tcluster *c, int i)
 {
         struct tnode *t = &c->n[i];
@@ -195,7 +222,11 @@ void tc_start(struct tcluster *c, int i)
         t->srv = net_server_new(c->loop, m, n, &so);
         assert_non_null(t->srv);
         assert_int_equal(net_server_listen(t->srv, t->cfg.listen), 1);
+        if (c->admin_endpoints)
+                admin_endpoints_listen(c, i);
         assert_int_equal(net_server_start(t->srv), 0);
+        if (t->admin_acc)
+                assert_int_equal(net_acceptor_start(t->admin_acc), 0);
         r = node_start(t->node, err, sizeof(err));
         if (r < 0)
                 fail_msg("node_start(%s): %s", t->cfg.id, err);
@@ -206,6 +237,8 @@ void tc_stop(struct tcluster *c, int i)
         struct tnode *t = &c->n[i];
 
         node_stop(t->node);
+        net_acceptor_free(t->admin_acc);        /* before the server (net/accept.h) */
+        t->admin_acc = NULL;
         net_server_free(t->srv, 2000);
         t->srv = NULL;
         node_free(t->node);
@@ -315,8 +348,9 @@ static bool pending_done(void *arg)
         return ((struct pending *)arg)->done;
 }
 
-void tc_call_bytes(struct tcluster *c, int i, const char *path, const void *data, size_t len,
-                   int64_t timeout_ms, struct tresult *res)
+static void call_bytes_on(struct tcluster *c, struct net_channel *ch, const char *path,
+                          const void *data, size_t len, int64_t timeout_ms,
+                          struct tresult *res)
 {
         struct pending *p = calloc(1, sizeof(*p));
         int64_t deadline = net_loop_now_ms() + timeout_ms;
@@ -324,7 +358,7 @@ void tc_call_bytes(struct tcluster *c, int i, const char *path, const void *data
         assert_non_null(p);
         memset(res, 0, sizeof(*res));
         p->res = res;
-        assert_int_equal(net_unary_call_bytes(c->n[i].ch, path, data, len, NULL, deadline,
+        assert_int_equal(net_unary_call_bytes(ch, path, data, len, NULL, deadline,
                                               call_done, p), 0);
         if (net_loop_run_until(c->loop, pending_done, p, deadline + 2000) < 0) {
                 p->res = NULL;  /* the late reply frees it */
@@ -335,16 +369,28 @@ void tc_call_bytes(struct tcluster *c, int i, const char *path, const void *data
         free(p);
 }
 
-void tc_call(struct tcluster *c, int i, const char *path, const ProtobufCMessage *req,
-             int64_t timeout_ms, struct tresult *res)
+void tc_call_bytes(struct tcluster *c, int i, const char *path, const void *data, size_t len,
+                   int64_t timeout_ms, struct tresult *res)
+{
+        call_bytes_on(c, c->n[i].ch, path, data, len, timeout_ms, res);
+}
+
+void tc_call_on(struct tcluster *c, struct net_channel *ch, const char *path,
+                const ProtobufCMessage *req, int64_t timeout_ms, struct tresult *res)
 {
         size_t len = protobuf_c_message_get_packed_size(req);
         uint8_t *buf = malloc(len ? len : 1);
 
         assert_non_null(buf);
         protobuf_c_message_pack(req, buf);
-        tc_call_bytes(c, i, path, buf, len, timeout_ms, res);
+        call_bytes_on(c, ch, path, buf, len, timeout_ms, res);
         free(buf);
+}
+
+void tc_call(struct tcluster *c, int i, const char *path, const ProtobufCMessage *req,
+             int64_t timeout_ms, struct tresult *res)
+{
+        tc_call_on(c, c->n[i].ch, path, req, timeout_ms, res);
 }
 
 void tc_put(struct tcluster *c, int i, const char *key, const char *value, uint64_t client_id,

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "daemon/config/config.h"
+#include "daemon/net/accept.h"
 #include "daemon/net/client.h"
 #include "daemon/net/loop.h"
 #include "daemon/net/server.h"
@@ -33,6 +34,11 @@ struct tnode {
         struct storage_io io;
         atomic_int fail_code;
         int storage_error_code;         /* from the on_storage_error callback */
+        /* With tcluster.admin_endpoints: a TCP port (127.0.0.1) and an admin unix socket
+         * served through net/accept.c (connections carry SO_PEERCRED), like rafktord's. */
+        int tcp_port;
+        char admin_path[128];
+        struct net_acceptor *admin_acc;
 };
 
 struct tcluster {
@@ -40,6 +46,7 @@ struct tcluster {
         struct net_loop *loop;
         struct log *log;
         struct tnode n[TC_NODES];
+        bool admin_endpoints;           /* set before tc_start: see struct tnode */
 };
 
 /* A reply: code, details, and the reply bytes (malloc'd, free with tresult_clear). */
@@ -71,6 +78,9 @@ void tc_call_bytes(struct tcluster *c, int i, const char *path, const void *data
                    int64_t timeout_ms, struct tresult *res);
 void tc_call(struct tcluster *c, int i, const char *path, const ProtobufCMessage *req,
              int64_t timeout_ms, struct tresult *res);
+/* The same on any channel (e.g. to a node's TCP port or admin socket). */
+void tc_call_on(struct tcluster *c, struct net_channel *ch, const char *path,
+                const ProtobufCMessage *req, int64_t timeout_ms, struct tresult *res);
 
 /* KV helpers: each asserts nothing, the caller checks the result. */
 void tc_put(struct tcluster *c, int i, const char *key, const char *value, uint64_t client_id,
