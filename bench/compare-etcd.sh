@@ -23,8 +23,9 @@
 #            [-g READ_CONC] [-q QUIET_PCT] [-Q QUIET_TIMEOUT_S] [-x OTHER_MAX] [-R RETRIES]
 #            [-s SYSTEMS] [-o RESULTS] [--noisy] [--no-reads]
 # Defaults: -r 3 -n 20000 -N 100000 -w 500 -c 1,16,64,256 -g 64 -q 25 -Q 600 -x 5 -R 3
-#           -s etcd,rafktor. A level whose quiet wait timed out counts as noisy. Environment: BUILD (rafktor build dir, default
-#           build-default/, built when missing), KEEP=1 keeps the scratch dir.
+#           -s etcd,rafktor. A level whose quiet wait timed out counts as noisy.
+# Environment: BUILD (rafktor build dir, default build-default/, built when missing),
+#           KEEP=1 keeps the scratch dir.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -139,7 +140,8 @@ measure() {
                         [ "${data:-0}" -ge $(( n * 6 )) ] ||
                                 { failed=1; why="$why FAILED: reply data $data bytes for $n puts"; }
                 else
-                        [ "$applied" = 0 ] || { failed=1; why="$why FAILED: reads wrote $applied"; }
+                        [ "$applied" = 0 ] ||
+                                { failed=1; why="$why FAILED: reads wrote $applied"; }
                         [ "${data:-0}" -ge $(( n * 105 )) ] ||
                                 { failed=1; why="$why FAILED: reply data $data bytes for $n reads"; }
                 fi
