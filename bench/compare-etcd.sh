@@ -138,12 +138,12 @@ measure() {
                         [ "$applied" = "$n" ] ||
                                 { failed=1; why="$why FAILED: applied $applied of $n"; }
                         [ "${data:-0}" -ge $(( n * 6 )) ] ||
-                                { failed=1; why="$why FAILED: reply data $data bytes for $n puts"; }
+                                { failed=1; why="$why FAILED: reply data $data B for $n puts"; }
                 else
                         [ "$applied" = 0 ] ||
                                 { failed=1; why="$why FAILED: reads wrote $applied"; }
                         [ "${data:-0}" -ge $(( n * 105 )) ] ||
-                                { failed=1; why="$why FAILED: reply data $data bytes for $n reads"; }
+                                { failed=1; why="$why FAILED: reply data $data B for $n reads"; }
                 fi
                 moved=0
                 if [ "$lead_after" != "$LEADER" ]; then
