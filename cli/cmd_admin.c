@@ -1,9 +1,9 @@
-/* cli/cmd_admin.c: the operator commands: status, leader, members, log, and the membership
- * and snapshot commands that wait for the daemon to implement them.
+/* cli/cmd_admin.c: the operator commands: status, leader, members, log, and the admin
+ * mutations (member add/remove/promote, transfer-leader, snapshot).
  *
- * Owns: which Admin RPCs each command makes and how their outcome maps to an exit code.
- * Must never send a request the daemon could act on wrongly: the not-yet-defined RPCs are
- * only probed with a body no server can decode (see cmd_unsupported).
+ * Owns: which Admin RPCs each command makes, how their outcome maps to an exit code, and the
+ * output of the mutations. Must never resend a mutation to another endpoint after one
+ * answered it (client_call moves on only while no endpoint answers).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -224,41 +224,101 @@ static const char *admin_method(const char *name)
         return ADMIN("Snapshot");
 }
 
-/* rafktor.proto has no request messages for these RPCs yet (the snapshot/membership issue,
- * issue 7, adds them). raftctl still asks the daemon, at the method's path, with one byte
- * (0xff: a truncated varint tag) that no protobuf decoder accepts: a daemon without the RPC
- * answers UNIMPLEMENTED, one with it answers INVALID_ARGUMENT and does nothing. Either way
- * the operation did not happen and raftctl exits RAFTCTL_EXIT_UNSUPPORTED. */
-int cmd_unsupported(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd_args *a)
+/* transfer-leader: one row NEW_LEADER PREVIOUS TERM; JSON {leader_id, previous_leader_id,
+ * term}. */
+static int format_transfer(struct out_doc *d, const Rafktor__V1__TransferLeaderResponse *t)
 {
-        static const uint8_t undecodable = 0xff;
+        static const char *const cols[] = { "LEADER", "PREVIOUS", "TERM" };
+        uint64_t term = t->header ? t->header->term : 0;
+        char buf[24];
+        const char *cells[3] = { t->leader_id, t->previous_leader_id, buf };
+        int r = out_doc_init(d, 3, cols, false);
+
+        if (r < 0)
+                return r;
+        snprintf(buf, sizeof(buf), "%" PRIu64, term);
+        if (out_json_str(d->json, "leader_id", t->leader_id) < 0 ||
+            out_json_str(d->json, "previous_leader_id", t->previous_leader_id) < 0 ||
+            out_json_u64(d->json, "term", term) < 0)
+                return -ENOMEM;
+        return out_doc_add_row(d, cells);
+}
+
+/* snapshot: one row INDEX TERM BYTES; JSON {index, term, size_bytes}. */
+static int format_snapshot(struct out_doc *d, const Rafktor__V1__SnapshotResponse *s)
+{
+        static const char *const cols[] = { "INDEX", "TERM", "BYTES" };
+        char idx[24], term[24], size[24];
+        const char *cells[3] = { idx, term, size };
+        int r = out_doc_init(d, 3, cols, false);
+
+        if (r < 0)
+                return r;
+        snprintf(idx, sizeof(idx), "%" PRIu64, s->index);
+        snprintf(term, sizeof(term), "%" PRIu64, s->term);
+        snprintf(size, sizeof(size), "%" PRIu64, s->size_bytes);
+        if (out_json_u64(d->json, "index", s->index) < 0 ||
+            out_json_u64(d->json, "term", s->term) < 0 ||
+            out_json_u64(d->json, "size_bytes", s->size_bytes) < 0)
+                return -ENOMEM;
+        return out_doc_add_row(d, cells);
+}
+
+/* The admin mutations (rafktor.proto: local admin socket only). Sent once, to the endpoints
+ * in turn only while none answers (client_call); the daemon's refusal is reported with its
+ * sentence: UNIMPLEMENTED exits RAFTCTL_EXIT_UNSUPPORTED (7), PERMISSION_DENIED
+ * RAFTCTL_EXIT_PERMISSION_DENIED (9), a node that is not the leader (FAILED_PRECONDITION)
+ * or a transfer that did not happen (ABORTED) RAFTCTL_EXIT_FAILURE. Success prints the
+ * configuration after a membership change, the new leader, or the snapshot taken. */
+int cmd_admin_mutation(struct cmd_ctx *ctx, const struct command *cmd,
+                       const struct cmd_args *a)
+{
+        Rafktor__V1__AddMemberRequest add = RAFKTOR__V1__ADD_MEMBER_REQUEST__INIT;
+        Rafktor__V1__RemoveMemberRequest rm = RAFKTOR__V1__REMOVE_MEMBER_REQUEST__INIT;
+        Rafktor__V1__PromoteMemberRequest pr = RAFKTOR__V1__PROMOTE_MEMBER_REQUEST__INIT;
+        Rafktor__V1__TransferLeaderRequest tl = RAFKTOR__V1__TRANSFER_LEADER_REQUEST__INIT;
+        Rafktor__V1__SnapshotRequest snap = RAFKTOR__V1__SNAPSHOT_REQUEST__INIT;
+        /* The three membership responses share MembersResponse's fields and numbers. */
+        const ProtobufCMessageDescriptor *out = &rafktor__v1__members_response__descriptor;
         const char *method = admin_method(cmd->name);
-        struct client *c = ctx->client;
+        const ProtobufCMessage *req = &snap.base;
         ProtobufCMessage *resp;
-        int r = RAFTCTL_EXIT_UNREACHABLE;
+        struct out_doc d = { 0 };
+        int r;
 
-        for (size_t k = 0; k < client_n_endpoints(c); k++) {
-                size_t i = (client_current(c) + k) % client_n_endpoints(c);
-
-                r = client_call_at(c, i, method, NULL, &undecodable, 1,
-                                   &rafktor__v1__status_response__descriptor,
-                                   client_timeout(c), &resp);
-                if (resp)
-                        protobuf_c_message_free_unpacked(resp, NULL);
-                if (r != RAFTCTL_EXIT_UNREACHABLE && r != RAFTCTL_EXIT_TIMEOUT &&
-                    r != RAFTCTL_EXIT_NO_LEADER)
-                        break;
+        if (strcmp(cmd->name, "member add") == 0) {
+                add.id = a->pos[0];
+                add.address = a->pos[1];
+                add.learner = a->set[cmd_opt_index(cmd, "--learner")];
+                req = &add.base;
+        } else if (strcmp(cmd->name, "member remove") == 0) {
+                rm.id = a->pos[0];
+                req = &rm.base;
+        } else if (strcmp(cmd->name, "member promote") == 0) {
+                pr.id = a->pos[0];
+                req = &pr.base;
+        } else if (strcmp(cmd->name, "transfer-leader") == 0) {
+                tl.id = a->npos > 0 ? a->pos[0] : (char *)"";
+                req = &tl.base;
+                out = &rafktor__v1__transfer_leader_response__descriptor;
+        } else {
+                out = &rafktor__v1__snapshot_response__descriptor;
         }
-        if (r == RAFTCTL_EXIT_UNREACHABLE || r == RAFTCTL_EXIT_TIMEOUT ||
-            r == RAFTCTL_EXIT_NO_LEADER)
-                return cmd_fail_client(ctx, cmd->name);
-        if (r == RAFTCTL_EXIT_UNSUPPORTED)
-                snprintf(ctx->errmsg, sizeof(ctx->errmsg),
-                         "%s: not supported by this daemon yet (%s answered UNIMPLEMENTED; "
-                         "issue 7)", cmd->name, client_error(c)->endpoint);
+        r = client_call(ctx->client, method, req, out, &resp);
+        if (r) {
+                /* "member add: ENDPOINT: permission denied: <the daemon's sentence>" */
+                r = cmd_fail_client(ctx, cmd->name);
+                if (client_error(ctx->client)->code == GRPC_STATUS_FAILED_PRECONDITION)
+                        r = RAFTCTL_EXIT_FAILURE;       /* not "compare failed" here */
+                return r;
+        }
+        if (out == &rafktor__v1__transfer_leader_response__descriptor)
+                r = format_transfer(&d, (const Rafktor__V1__TransferLeaderResponse *)resp);
+        else if (out == &rafktor__v1__snapshot_response__descriptor)
+                r = format_snapshot(&d, (const Rafktor__V1__SnapshotResponse *)resp);
         else
-                snprintf(ctx->errmsg, sizeof(ctx->errmsg),
-                         "%s: not supported by this raftctl yet: the daemon serves %s but its "
-                         "request format is not in rafktor.proto (issue 7)", cmd->name, method);
-        return RAFTCTL_EXIT_UNSUPPORTED;
+                r = format_members(&d, (const Rafktor__V1__MembersResponse *)resp);
+        r = cmd_emit(ctx, &d, r);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        return r;
 }

@@ -30,6 +30,8 @@ enum raftctl_exit raftctl_exit_from_status(grpc_status_code code, const char *de
                 return RAFTCTL_EXIT_UNSUPPORTED;
         case GRPC_STATUS_DEADLINE_EXCEEDED:
                 return RAFTCTL_EXIT_TIMEOUT;
+        case GRPC_STATUS_PERMISSION_DENIED:
+                return RAFTCTL_EXIT_PERMISSION_DENIED;
         default:
                 return RAFTCTL_EXIT_FAILURE;
         }
@@ -86,6 +88,9 @@ void raftctl_status_reason(grpc_status_code code, const char *details, char *buf
                 break;
         case GRPC_STATUS_NOT_FOUND:
                 snprintf(buf, len, "%s", d ? d : "not found");
+                break;
+        case GRPC_STATUS_PERMISSION_DENIED:
+                snprintf(buf, len, "permission denied%s%s", d ? ": " : "", d ? d : "");
                 break;
         case GRPC_STATUS_UNAVAILABLE:
                 if (is_no_leader(d))

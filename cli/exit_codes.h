@@ -19,6 +19,8 @@ enum raftctl_exit {
         RAFTCTL_EXIT_NO_LEADER = 6,      /* UNAVAILABLE "no leader ..." */
         RAFTCTL_EXIT_UNSUPPORTED = 7,    /* the daemon does not implement the operation */
         RAFTCTL_EXIT_TIMEOUT = 8,        /* DEADLINE_EXCEEDED: a write's outcome is unknown */
+        RAFTCTL_EXIT_PERMISSION_DENIED = 9, /* PERMISSION_DENIED: an admin mutation over TCP,
+                                          * or from a user not root nor in group rafktor */
 };
 
 /* The exit code for a call that ended with (code, details). details may be NULL. */

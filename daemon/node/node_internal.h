@@ -238,7 +238,9 @@ void forward_stop(struct node *n);
 void admin_service_methods(struct node *n, struct net_method *m);
 /* Whether `peer` may call an admin mutation: only over the local admin unix socket (a
  * connection accepted by daemon/net/accept.c, which records SO_PEERCRED), from uid 0 or
- * a member (primary or supplementary group) of group `rafktor`. Returns GRPC_STATUS_OK, or
+ * a member (primary or supplementary group) of group `rafktor`; a peer seen as the overflow
+ * uid (outside a PrivateUsers= namespace) is left to the socket's mode 0660 root:rafktor,
+ * which the kernel checked at connect(). Returns GRPC_STATUS_OK, or
  * PERMISSION_DENIED with a sentence in why. admin_socket names the socket in the sentence. */
 grpc_status_code admin_authorize(const struct net_peer *peer, const char *admin_socket,
                                  char *why, size_t why_len);

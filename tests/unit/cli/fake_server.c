@@ -4,7 +4,11 @@
  * ReadLog) from memory over daemon/net, with client sessions (a retried write is answered
  * from the cache and applied once) and a log that records every applied write as an encoded
  * rafktor.v1.Command. Methods it does not know answer UNIMPLEMENTED (daemon/net's generic
- * slot), like a daemon without membership changes. Must never be used outside tests: no
+ * slot). The admin mutations answer as rafktord would in three situations: a leader answers
+ * them as on its admin socket (membership and snapshot succeed here, so raftctl's output is
+ * checked; TransferLeader names the new leader), a follower as over TCP (PERMISSION_DENIED
+ * and the daemon's sentence), a node without a leader as a daemon without membership
+ * changes (UNIMPLEMENTED and the daemon's sentence). Must never be used outside tests: no
  * Raft, no persistence.
  *
  *   fake_server --listen ADDR [--id ID] [--role leader|follower|candidate] [--no-leader]
@@ -464,6 +468,105 @@ static void on_leader(struct net_call *call, const struct net_msg *msg, void *us
         net_call_reply(call, &resp.base);
 }
 
+/* Admin mutations: see the top of this file. True when the call was answered already. */
+static bool mutation_refused(const struct fake *f, struct net_call *call)
+{
+        if (f->role != RAFKTOR__V1__ROLE__ROLE_LEADER && !f->no_leader) {
+                net_call_finish(call, GRPC_STATUS_PERMISSION_DENIED, "admin mutations are "
+                                "accepted only on the local admin socket "
+                                "(/run/rafktor/admin.sock); TCP is read-only until "
+                                "authenticated TLS exists");
+                return true;
+        }
+        if (f->no_leader) {
+                net_call_finish(call, GRPC_STATUS_UNIMPLEMENTED, "membership changes arrive "
+                                "with issue 7 (the core supports raft_add_member, "
+                                "raft_remove_member and raft_promote_member; this node does "
+                                "not carry them out yet)");
+                return true;
+        }
+        return false;
+}
+
+/* AddMember, RemoveMember, PromoteMember: the three members, changed by the request. */
+static void on_member_change(struct net_call *call, const struct net_msg *msg, void *user)
+{
+        struct fake *f = user;
+        const char *path = net_call_method(call);
+        Rafktor__V1__AddMemberResponse resp = RAFKTOR__V1__ADD_MEMBER_RESPONSE__INIT;
+        Rafktor__V1__Member m[4], *mp[4] = { &m[0], &m[1], &m[2], &m[3] };
+        static const char *const ids[3] = { "n1", "n2", "n3" };
+        Rafktor__V1__ResponseHeader h;
+        const char *id = "";
+        size_t n = 0;
+
+        if (mutation_refused(f, call))
+                return;
+        if (strstr(path, "/AddMember"))
+                id = ((const Rafktor__V1__AddMemberRequest *)msg->pb)->id;
+        else if (strstr(path, "/RemoveMember"))
+                id = ((const Rafktor__V1__RemoveMemberRequest *)msg->pb)->id;
+        else
+                id = ((const Rafktor__V1__PromoteMemberRequest *)msg->pb)->id;
+        for (int i = 0; i < 3; i++) {
+                if (strstr(path, "/RemoveMember") && strcmp(id, ids[i]) == 0)
+                        continue;
+                rafktor__v1__member__init(&m[n]);
+                m[n].id = (char *)ids[i];
+                m[n].address = i == 0 ? (char *)f->listen : (char *)"127.0.0.1:1";
+                m[n].voter = i < 2 || (strstr(path, "/PromoteMember") && strcmp(id, ids[i]) == 0);
+                n++;
+        }
+        if (strstr(path, "/AddMember")) {
+                const Rafktor__V1__AddMemberRequest *a = (const void *)msg->pb;
+
+                rafktor__v1__member__init(&m[n]);
+                m[n].id = a->id;
+                m[n].address = a->address;
+                m[n].voter = !a->learner;
+                n++;
+        }
+        header(f, &h);
+        resp.header = &h;
+        resp.n_members = n;
+        resp.members = mp;
+        /* The three responses have the same fields and numbers. */
+        net_call_reply(call, &resp.base);
+}
+
+static void on_transfer_leader(struct net_call *call, const struct net_msg *msg, void *user)
+{
+        struct fake *f = user;
+        const Rafktor__V1__TransferLeaderRequest *req = (const void *)msg->pb;
+        Rafktor__V1__TransferLeaderResponse resp = RAFKTOR__V1__TRANSFER_LEADER_RESPONSE__INIT;
+        Rafktor__V1__ResponseHeader h;
+
+        if (mutation_refused(f, call))
+                return;
+        header(f, &h);
+        resp.header = &h;
+        resp.leader_id = *req->id ? req->id : (char *)"n2";
+        resp.previous_leader_id = (char *)f->id;
+        net_call_reply(call, &resp.base);
+}
+
+static void on_snapshot(struct net_call *call, const struct net_msg *msg, void *user)
+{
+        struct fake *f = user;
+        Rafktor__V1__SnapshotResponse resp = RAFKTOR__V1__SNAPSHOT_RESPONSE__INIT;
+        Rafktor__V1__ResponseHeader h;
+
+        (void)msg;
+        if (mutation_refused(f, call))
+                return;
+        header(f, &h);
+        resp.header = &h;
+        resp.index = f->n_log;
+        resp.term = TERM;
+        resp.size_bytes = 4096;
+        net_call_reply(call, &resp.base);
+}
+
 static void on_read_log(struct net_call *call, const struct net_msg *msg, void *user)
 {
         struct fake *f = user;
@@ -579,6 +682,11 @@ int main(int argc, char **argv)
                 M("Admin/Members", members_request, on_members),
                 M("Admin/Leader", leader_request, on_leader),
                 M("Admin/ReadLog", read_log_request, on_read_log),
+                M("Admin/AddMember", add_member_request, on_member_change),
+                M("Admin/RemoveMember", remove_member_request, on_member_change),
+                M("Admin/PromoteMember", promote_member_request, on_member_change),
+                M("Admin/TransferLeader", transfer_leader_request, on_transfer_leader),
+                M("Admin/Snapshot", snapshot_request, on_snapshot),
         };
 #undef M
         loop = net_loop_new(&quiet);

@@ -2,7 +2,7 @@
 # tests/unit/cli/live-cluster.sh: raftctl against a live three-node rafktord cluster on
 # loopback: every command, one-shot and piped into the shell, in the three output formats,
 # with the documented exit codes (3 not found, 4 compare failed, 5 unreachable, 6 no leader,
-# 7 not supported, 8 timed out).
+# 7 not supported, 8 timed out, 9 permission denied).
 #
 # Owns: these checks only; the cluster comes from tests/integration/lib.sh (its processes,
 # ports, temp dir and clean-up). Every wait is a condition with a deadline (lib.sh's
@@ -123,13 +123,26 @@ expect 0 raftctl -e "$E" --json log 1 3
 expect 0 raftctl -e "$E" -w plain log 1 1
 has "$out" "$(printf '1\t')"
 
-# Operations the daemon does not implement yet.
+# Admin mutations: refused over TCP (9); on the admin socket membership changes and
+# snapshots are not implemented yet (7), transfer-leader moves the leader.
 for c in "member add n4 127.0.0.1:1" "member remove n3" "member promote n3" \
          "transfer-leader n2" "snapshot"; do
         # shellcheck disable=SC2086
-        expect 7 raftctl -e "$E" $c
-        has "$err" "not supported by this daemon yet"
+        expect 9 raftctl -e "$E" $c
+        has "$err" "permission denied: admin mutations are accepted only on the local admin socket"
 done
+for c in "member add n4 127.0.0.1:1" "member remove n3" "member promote n3" "snapshot"; do
+        # shellcheck disable=SC2086
+        expect 7 raftctl -e "$(admin_ep "$LEADER")" $c
+        has "$err" "not supported by this daemon yet"
+        has "$err" "arrive with issue 7"
+done
+T_TO=$(( LEADER % 3 + 1 ))
+expect 0 raftctl -e "$(admin_ep "$LEADER")" --json transfer-leader "n$T_TO"
+has "$out" "\"leader_id\": \"n$T_TO\""
+wait_leader 5000 "$LEADER"
+[ "$LEADER" -eq "$T_TO" ] || fail "transfer-leader n$T_TO: the agreed leader is n$LEADER"
+L=n$LEADER
 
 # The shell, reading a script from a pipe: every line runs, errors do not stop it.
 printf 'put live/sh "two words"\nstauts\nget live/sh -w plain\nget live/none\nleader --json\n' |

@@ -1,7 +1,8 @@
 /* tests/unit/cli/test_e2e_admin.c: raftctl's operator commands end to end, against fake
  * servers: status (JSON fields, table, plain, --all), leader, members, log decoding, the
- * not-yet-supported membership commands (exit 7), usage errors, help, and the shell reading
- * a script from a pipe.
+ * admin mutations (results on success, exit 9 on PERMISSION_DENIED, exit 7 on
+ * UNIMPLEMENTED, each with the daemon's sentence), usage errors, help, and the shell
+ * reading a script from a pipe.
  *
  * Owns: checks of what an operator or a script sees. Must never sleep for a fixed time.
  */
@@ -169,25 +170,79 @@ static void test_log_decodes_noop_configuration_and_commands(void **state)
         proc_result_free(&r);
 }
 
-static void test_membership_and_snapshot_commands_exit_7_not_supported(void **state)
+static const char *const mutations[][4] = {
+        { "member", "add", "n4", "127.0.0.1:7404" },
+        { "member", "remove", "n3", NULL },
+        { "member", "promote", "n3", NULL },
+        { "transfer-leader", "n2", NULL, NULL },
+        { "snapshot", NULL, NULL, NULL },
+};
+
+/* The follower fake answers as rafktord over TCP, the leaderless one as a daemon without
+ * membership changes (see fake_server.c). */
+static void test_mutations_refused_exit_9_or_7_with_the_daemons_sentence(void **state)
 {
-        static const char *const cmds[][4] = {
-                { "member", "add", "n4", "127.0.0.1:7404" },
-                { "member", "remove", "n3", NULL },
-                { "member", "promote", "n3", NULL },
-                { "transfer-leader", "n2", NULL, NULL },
-                { "snapshot", NULL, NULL, NULL },
-        };
         struct proc_result r;
 
-        for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-                RUN(&r, "-e", W.ep_leader, (char *)cmds[i][0], (char *)cmds[i][1],
-                    (char *)cmds[i][2], (char *)cmds[i][3]);
+        for (size_t i = 0; i < sizeof(mutations) / sizeof(mutations[0]); i++) {
+                RUN(&r, "-e", W.ep_follower, (char *)mutations[i][0], (char *)mutations[i][1],
+                    (char *)mutations[i][2], (char *)mutations[i][3]);
+                assert_int_equal(r.status, 9);
+                assert_non_null(strstr(r.err, "permission denied: admin mutations are "
+                                       "accepted only on the local admin socket"));
+                assert_ptr_equal(strchr(r.err, '\n'), r.err + strlen(r.err) - 1); /* one line */
+                assert_string_equal(r.out, "");
+                proc_result_free(&r);
+                RUN(&r, "-e", W.ep_noleader, (char *)mutations[i][0], (char *)mutations[i][1],
+                    (char *)mutations[i][2], (char *)mutations[i][3]);
                 assert_int_equal(r.status, 7);
-                assert_non_null(strstr(r.err, "not supported by this daemon yet"));
-                assert_non_null(strstr(r.err, "UNIMPLEMENTED"));
+                assert_non_null(strstr(r.err, "not supported by this daemon yet: membership "
+                                       "changes arrive with issue 7"));
                 proc_result_free(&r);
         }
+}
+
+static void test_mutations_accepted_print_members_new_leader_or_snapshot(void **state)
+{
+        struct proc_result r;
+        json_object *j;
+
+        RUN(&r, "-e", W.ep_leader, "-w", "plain", "member", "add", "n4", "127.0.0.1:7404",
+            "--learner");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "n4\t127.0.0.1:7404\tlearner\t"));
+        proc_result_free(&r);
+        RUN(&r, "-e", W.ep_leader, "-w", "json", "member", "remove", "n3");
+        assert_int_equal(r.status, 0);
+        j = parse(&r);
+        assert_int_equal(json_object_array_length(j), 2);
+        json_object_put(j);
+        proc_result_free(&r);
+        RUN(&r, "-e", W.ep_leader, "-w", "plain", "member", "promote", "n3");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "n3\t127.0.0.1:1\tvoter\t"));
+        proc_result_free(&r);
+        RUN(&r, "-e", W.ep_leader, "--json", "transfer-leader", "n3");
+        assert_int_equal(r.status, 0);
+        j = parse(&r);
+        assert_string_equal(jstr(j, "leader_id"), "n3");
+        assert_string_equal(jstr(j, "previous_leader_id"), "n1");
+        assert_int_equal(ju64(j, "term"), 7);
+        json_object_put(j);
+        proc_result_free(&r);
+        RUN(&r, "-e", W.ep_leader, "transfer-leader");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "LEADER"));
+        assert_non_null(strstr(r.out, "n2"));
+        proc_result_free(&r);
+        RUN(&r, "-e", W.ep_leader, "--json", "snapshot");
+        assert_int_equal(r.status, 0);
+        j = parse(&r);
+        assert_int_equal(ju64(j, "term"), 7);
+        assert_int_equal(ju64(j, "size_bytes"), 4096);
+        assert_true(json_object_object_get_ex(j, "index", NULL));
+        json_object_put(j);
+        proc_result_free(&r);
 }
 
 static void test_usage_errors_exit_2_with_one_line(void **state)
@@ -321,7 +376,8 @@ int main(void)
                         test_status_table_and_plain_show_a_row_per_endpoint_and_unreachable_ones),
                 cmocka_unit_test(test_leader_and_members_in_every_format),
                 cmocka_unit_test(test_log_decodes_noop_configuration_and_commands),
-                cmocka_unit_test(test_membership_and_snapshot_commands_exit_7_not_supported),
+                cmocka_unit_test(test_mutations_refused_exit_9_or_7_with_the_daemons_sentence),
+                cmocka_unit_test(test_mutations_accepted_print_members_new_leader_or_snapshot),
                 cmocka_unit_test(test_usage_errors_exit_2_with_one_line),
                 cmocka_unit_test(test_help_and_version_exit_0),
                 cmocka_unit_test(test_every_command_answers_in_each_of_the_three_formats),

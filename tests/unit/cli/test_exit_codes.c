@@ -23,6 +23,7 @@ static void test_documented_codes_keep_their_numbers(void **state)
         assert_int_equal(RAFTCTL_EXIT_NO_LEADER, 6);
         assert_int_equal(RAFTCTL_EXIT_UNSUPPORTED, 7);
         assert_int_equal(RAFTCTL_EXIT_TIMEOUT, 8);
+        assert_int_equal(RAFTCTL_EXIT_PERMISSION_DENIED, 9);
 }
 
 static void test_status_codes_map_to_exit_codes(void **state)
@@ -39,6 +40,8 @@ static void test_status_codes_map_to_exit_codes(void **state)
         assert_int_equal(raftctl_exit_from_status(GRPC_STATUS_UNAVAILABLE, "No leader"), 6);
         assert_int_equal(raftctl_exit_from_status(GRPC_STATUS_UNIMPLEMENTED, NULL), 7);
         assert_int_equal(raftctl_exit_from_status(GRPC_STATUS_DEADLINE_EXCEEDED, NULL), 8);
+        assert_int_equal(raftctl_exit_from_status(GRPC_STATUS_PERMISSION_DENIED,
+                                                  "admin mutations are accepted only ..."), 9);
         assert_int_equal(raftctl_exit_from_status(GRPC_STATUS_INVALID_ARGUMENT, "empty key"), 2);
         assert_int_equal(raftctl_exit_from_status(GRPC_STATUS_INTERNAL, "boom"), 1);
         assert_int_equal(raftctl_exit_from_status((grpc_status_code)99, NULL), 1);
