@@ -37,8 +37,37 @@ int raft__config_compute(const struct raft *r, raft_index_t lo, raft_index_t hi,
         return raft_config_copy(fallback, ret);
 }
 
+bool raft__is_known(const struct raft *r, const char *id)
+{
+        size_t i;
+
+        for (i = 0; i < r->n_known; i++)
+                if (strcmp(r->known[i], id) == 0)
+                        return true;
+        return raft__is_member(r, id);
+}
+
+/* Remember the ids of `c` (best effort: an id missing here only means
+ * that its AppendEntries are ignored while it is not a member). */
+static void known_add(struct raft *r, const struct raft_config *c)
+{
+        size_t i, k;
+
+        for (i = 0; i < c->n; i++) {
+                for (k = 0; k < r->n_known; k++)
+                        if (strcmp(r->known[k], c->servers[i].id) == 0)
+                                break;
+                if (k < r->n_known)
+                        continue;
+                if (raft__grow(&r->known, &r->cap_known, r->n_known + 1, sizeof(*r->known)) < 0)
+                        return;
+                memcpy(r->known[r->n_known++], c->servers[i].id, RAFT_ID_MAX);
+        }
+}
+
 void raft__config_install(struct raft *r, struct raft_config *c, raft_index_t idx)
 {
+        known_add(r, c);
         raft_config_clear(&r->config);
         r->config = *c;
         memset(c, 0, sizeof(*c));

@@ -88,8 +88,17 @@ int raft__step_up_term(struct raft *r, raft_time_t now, raft_term_t term,
 static bool can_campaign(const struct raft *r)
 {
         /* A node without configuration never starts elections; learners
-         * and nodes that cannot write their log do not either. */
-        return r->config.n > 0 && raft__is_voter(r, r->id) && !r->storage_failed;
+         * and nodes that cannot write their log do not either. A node that
+         * its latest configuration removed still may while that
+         * configuration is uncommitted (as far as it knows): it may be the
+         * only one whose log can win (a leader that removed itself and lost
+         * its leadership before the change committed); it then counts only
+         * the votes of that configuration's voters, never its own. */
+        if (r->config.n == 0 || r->storage_failed)
+                return false;
+        if (raft__is_voter(r, r->id))
+                return true;
+        return !raft__is_member(r, r->id) && r->config_index > r->commit_index;
 }
 
 static int send_vote_requests(struct raft *r, raft_term_t term, bool pre_vote, bool transfer,

@@ -124,9 +124,17 @@ static bool msg_valid(const struct raft *r, const struct raft_msg *m)
                 return false;
         if (m->to[0] != '\0' && strcmp(m->to, r->id) != 0)
                 return false;
-        /* Messages from ids not in the configuration are ignored; a node
-         * that has no configuration yet (a joining member) listens to all. */
-        if (r->config.n > 0 && !raft__is_member(r, m->from))
+        /* Messages from ids not in the configuration are ignored, with
+         * one exception. Thesis 4.1: "a server accepts AppendEntries
+         * requests from a leader that is not part of the server's latest
+         * configuration. Otherwise, a new server could never be added to
+         * the cluster" -- nor could a lagging server whose configuration
+         * predates the leader's membership catch up (terms and the log
+         * check keep this safe). A node without configuration (joining)
+         * listens to all. Replies from non-members reach only a leader's
+         * records of servers it is removing (never counted). */
+        if (r->config.n > 0 && !raft__is_member(r, m->from) && m->type != RAFT_MSG_APPEND &&
+            (m->type != RAFT_MSG_APPEND_RESP || !raft__is_known(r, m->from)))
                 return false;
         return true;
 }

@@ -278,7 +278,7 @@ static int auto_promote(struct raft *r, raft_time_t now, struct raft_output *out
         for (i = 0; i < r->n_peers; i++) {
                 struct raft_peer *p = &r->peers[i];
 
-                if (p->voter || p->match_index < p->catchup_target ||
+                if (p->voter || p->leaving || p->match_index < p->catchup_target ||
                     p->mode == RAFT_PROGRESS_SNAPSHOT)
                         continue;
                 if (now - p->catchup_start < r->opts.election_min_ms)
@@ -297,9 +297,16 @@ int raft__membership_tick(struct raft *r, raft_time_t now, struct raft_output *o
                 return RAFT_OK;
         /* Servers removed by a configuration that is now committed are no
          * longer replicated to (config_log.c drops them at the next sync). */
-        for (i = 0; i < r->n_peers && r->commit_index >= r->config_index; i++)
-                if (r->peers[i].leaving)
-                        r->config_changed = true;
+        for (i = 0; i < r->n_peers && r->commit_index >= r->config_index; i++) {
+                if (!r->peers[i].leaving)
+                        continue;
+                /* A last message, so that (if it holds the change) it
+                 * learns the change committed and stops campaigning. */
+                rc = raft__send_append(r, now, &r->peers[i], true, out);
+                if (rc < 0)
+                        return rc;
+                r->config_changed = true;
+        }
         /* Thesis 4.2.2: "the leader steps down (returns to follower state)
          * once the C_new entry is committed". One last heartbeat first, so
          * that the members that can still hear it learn the commit. */

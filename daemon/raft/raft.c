@@ -98,6 +98,7 @@ void raft_free(struct raft *r)
         raft_config_clear(&r->base_config);
         raft_config_clear(&r->config);
         raft_config_clear(&r->snap_config);
+        free(r->known);
         free(r->marks);
         raft__held_free(r);
         raft__peers_free(r);

@@ -401,9 +401,10 @@ bool raft_should_snapshot(const struct raft *r, uint64_t log_bytes, uint64_t sna
 int raft_snapshot_taken(struct raft *r, raft_time_t now, raft_index_t index,
                         struct raft_output *out);
 /* Follower: the shell received a whole snapshot streamed by `leader` (in
- * `term`) and wrote it durably. A request of an older term, from a
- * non-member, or covering nothing beyond the commit index installs nothing
- * (RAFT_FX_SNAPSHOT_REPLY at once: failure, failure, success). Otherwise:
+ * `term`) and wrote it durably (like AppendEntries, accepted from a leader
+ * outside this node's configuration, thesis 4.1). A request of an older
+ * term, or covering nothing beyond the commit index, installs nothing
+ * (RAFT_FX_SNAPSHOT_REPLY at once: failure, success). Otherwise:
  * SnapshotTaken{index, index_term, config} (the log is kept after index if
  * it holds index with index_term, else discarded), commit and applied
  * become `index`, RAFT_FX_RESTORE{index} asks the shell to load it (before

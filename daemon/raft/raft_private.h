@@ -150,6 +150,9 @@ struct raft {
         struct raft_config config; /* last CONFIG entry, else base_config */
         raft_index_t config_index; /* its index (0: from the base) */
         bool config_changed;       /* peers must be rebuilt */
+        char (*known)[RAFT_ID_MAX]; /* every id any installed configuration
+                                     * named (best effort, never shrinks) */
+        size_t n_known, cap_known;
         struct raft_durable_mark *marks;
         size_t n_marks, cap_marks;
 
@@ -230,6 +233,8 @@ int raft__config_compute(const struct raft *r, raft_index_t lo, raft_index_t hi,
 void raft__config_install(struct raft *r, struct raft_config *c, raft_index_t idx);
 int raft__config_recompute(struct raft *r);
 bool raft__is_member(const struct raft *r, const char *id);
+/* `id` was named by a configuration this node installed at some time. */
+bool raft__is_known(const struct raft *r, const char *id);
 bool raft__is_voter(const struct raft *r, const char *id);
 size_t raft__n_voters(const struct raft *r);
 size_t raft__quorum(const struct raft *r); /* majority of voters */

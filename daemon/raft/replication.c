@@ -263,6 +263,19 @@ int raft__recv_append_resp(struct raft *r, raft_time_t now, const struct raft_ms
                         p->last_progress = now;
                 }
                 inflight_ack(r, p, acked);
+                if (p->mode == RAFT_PROGRESS_SNAPSHOT) {
+                        /* The stream's answer may be lost: a peer whose log
+                         * now reaches the snapshot is probed from there (the
+                         * probe checks that it matches). */
+                        if (m->append_resp.last_log < p->snapshot_index)
+                                return RAFT_OK;
+                        p->mode = RAFT_PROGRESS_PROBE;
+                        if (p->next_index <= p->snapshot_index)
+                                p->next_index = p->snapshot_index + 1;
+                        p->snapshot_index = 0;
+                        p->probe_sent = false;
+                        return replicate_peer(r, now, p, false, out);
+                }
                 if (p->mode == RAFT_PROGRESS_PROBE) {
                         /* The probe found the match point: pipeline from it. */
                         p->mode = RAFT_PROGRESS_PIPELINE;

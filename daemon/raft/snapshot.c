@@ -224,10 +224,8 @@ static int install(struct raft *r, raft_time_t now, const char *leader, raft_ter
         struct raft_event ev = { .type = RAFT_EV_SNAPSHOT };
         int rc;
 
-        /* Membership as for any message: a node with a configuration
-         * listens only to its members; a joining node to anyone. */
-        if (r->config.n > 0 && !raft__is_member(r, leader))
-                return reply(r, leader, false, 0, out);
+        /* Like AppendEntries (input.c), accepted from a leader outside
+         * this node's configuration (thesis 4.1); terms decide. */
         /* Figure 13: "Reply immediately if term < currentTerm". */
         if (term < r->term)
                 return reply(r, leader, false, 0, out);

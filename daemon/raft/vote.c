@@ -52,10 +52,14 @@ int raft__recv_vote(struct raft *r, raft_time_t now, const struct raft_msg *m,
          * the candidate was told to run by that leader (TimeoutNow). */
         if (!m->vote.transfer && raft__lease_fresh(r, now))
                 return RAFT_OK;
-        /* Only voters campaign (thesis 4.2.1: learners "do not count
-         * towards majorities" and cannot lead). */
-        if (r->config.n > 0 && !raft__is_voter(r, m->from))
-                return RAFT_OK;
+        /* Requests from non-members never get here (input.c): a removed
+         * server cannot disrupt. A learner of this node's configuration may
+         * have been promoted by entries this node lacks; thesis 4.1: a
+         * server "grants votes to candidates that are not part of its latest
+         * configuration (if the candidate has a sufficiently up-to-date log
+         * and a current term), [which] may occasionally be needed to keep
+         * the cluster available". Its own vote still counts only where it
+         * is a voter (election.c). */
         if (m->vote.pre_vote) {
                 /* Thesis 9.6: a pre-vote changes no state; grant it if the
                  * candidate could win a real election with this log. */

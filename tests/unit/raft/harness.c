@@ -569,7 +569,14 @@ void h_deliver_snapshots(struct h_cluster *c)
                 reachable = to != SIZE_MAX && !c->nodes[to].down && !c->cut[x.from][to] &&
                             !c->cut[to][x.from];
                 if (x.reply) {
-                        if (reachable) {
+                        if (!reachable && to != SIZE_MAX && !c->nodes[to].down) {
+                                /* The leader's stream ends with an error. */
+                                dst = &c->nodes[to];
+                                assert_int_equal(raft_snapshot_sent(dst->r, c->now, src->id, 0,
+                                                                    x.index, false, &dst->out),
+                                                 RAFT_OK);
+                                h_process(c, to);
+                        } else if (reachable) {
                                 dst = &c->nodes[to];
                                 assert_int_equal(raft_snapshot_sent(dst->r, c->now, src->id,
                                                                     x.term, x.index, x.success,

@@ -628,8 +628,10 @@ static void test_role_effect_reports_each_change(void **state)
         solo_free(&s);
 }
 
-/* Learners (voter = false) are replicated to but never counted: their
- * vote requests are ignored and a quorum of 2 voters needs both voters. */
+/* Learners (voter = false) are replicated to but never counted: a quorum
+ * of 2 voters needs both voters. A learner's vote request is answered like
+ * any (thesis 4.1: it may hold a configuration that made it a voter; this
+ * changed with membership changes: before, it was ignored). */
 static void test_learner_neither_campaigns_nor_counts(void **state)
 {
         struct raft_options o;
@@ -652,22 +654,25 @@ static void test_learner_neither_campaigns_nor_counts(void **state)
         m = msg_vote("n3", "n1", 5, 10, 1, false);
         assert_int_equal(raft_receive(r, 1000, &m, &out), RAFT_OK);
         raft_status(r, &st);
-        assert_int_equal(st.term, 1);
-        assert_int_equal(out.n, 0);
+        assert_int_equal(st.term, 5);
+        assert_string_equal(st.voted_for, "n3");
+        assert_int_equal(raft_persisted(r, 1000, st.last_seq, &out), RAFT_OK);
+        assert_true(fx_find_msg(&out, RAFT_MSG_VOTE_RESP, 0)->msg.vote_resp.granted);
+        raft_output_reset(&out);
         /* n1 campaigns: n3's grant does not make a majority of {n1, n2}. */
-        assert_int_equal(raft_tick(r, 1000, &out), RAFT_OK);
+        assert_int_equal(raft_tick(r, 3000, &out), RAFT_OK);
         raft_status(r, &st);
         assert_int_equal(st.role, RAFT_CANDIDATE);
-        assert_int_equal(raft_persisted(r, 1000, st.last_seq, &out), RAFT_OK);
+        assert_int_equal(raft_persisted(r, 3000, st.last_seq, &out), RAFT_OK);
         assert_non_null(fx_find_msg(&out, RAFT_MSG_VOTE, 0));
         assert_null(fx_find_msg(&out, RAFT_MSG_VOTE, 1)); /* asks n2 only */
         assert_string_equal(fx_find_msg(&out, RAFT_MSG_VOTE, 0)->msg.to, "n2");
         m = msg_vote_resp("n3", "n1", st.term, true, false);
-        assert_int_equal(raft_receive(r, 1000, &m, &out), RAFT_OK);
+        assert_int_equal(raft_receive(r, 3000, &m, &out), RAFT_OK);
         raft_status(r, &st);
         assert_int_equal(st.role, RAFT_CANDIDATE);
         m = msg_vote_resp("n2", "n1", st.term, true, false);
-        assert_int_equal(raft_receive(r, 1000, &m, &out), RAFT_OK);
+        assert_int_equal(raft_receive(r, 3000, &m, &out), RAFT_OK);
         raft_status(r, &st);
         assert_int_equal(st.role, RAFT_LEADER);
         raft_config_clear(&cfg);
@@ -675,8 +680,12 @@ static void test_learner_neither_campaigns_nor_counts(void **state)
         raft_free(r);
 }
 
-/* Messages from ids not in the configuration are ignored. */
-static void test_message_from_unknown_id_ignored(void **state)
+/* Messages from ids not in the configuration are ignored (votes, replies),
+ * except AppendEntries. Thesis 4.1: "a server accepts AppendEntries
+ * requests from a leader that is not part of the server's latest
+ * configuration. Otherwise, a new server could never be added" (changed
+ * with membership changes: before, AppendEntries were ignored too). */
+static void test_message_from_unknown_id_ignored_except_append_entries(void **state)
 {
         struct solo s;
         struct raft_msg m;
@@ -685,10 +694,14 @@ static void test_message_from_unknown_id_ignored(void **state)
         solo_init(&s, "n1", 3, NULL);
         m = msg_vote("intruder", "n1", 9, 100, 9, false);
         solo_recv(&s, &m);
-        m = msg_append("intruder", "n1", 9, 1, 1, 1, 0, NULL);
+        m = msg_vote_resp("intruder", "n1", 9, true, false);
         solo_recv(&s, &m);
         assert_int_equal(s.out.n, 0);
         assert_int_equal(status_of(&s).term, 1);
+        m = msg_append("leader9", "n1", 9, 1, 1, 1, 0, NULL);
+        solo_recv(&s, &m);
+        assert_int_equal(status_of(&s).term, 9);
+        assert_string_equal(status_of(&s).leader, "leader9");
         solo_free(&s);
 }
 
@@ -717,7 +730,7 @@ int main(void)
                 cmocka_unit_test(test_candidate_steps_down_on_append_from_current_term_leader),
                 cmocka_unit_test(test_role_effect_reports_each_change),
                 cmocka_unit_test(test_learner_neither_campaigns_nor_counts),
-                cmocka_unit_test(test_message_from_unknown_id_ignored),
+                cmocka_unit_test(test_message_from_unknown_id_ignored_except_append_entries),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -316,7 +316,7 @@ static void test_removed_node_cannot_disrupt(void **state)
         h_run(&c, 3000);
         raft_status(c.nodes[x].r, &after);
         assert_int_equal(after.term, before.term);
-        assert_int_equal(after.role, RAFT_FOLLOWER);
+        assert_true(after.role != RAFT_CANDIDATE && after.role != RAFT_LEADER);
         h_free(&c);
 }
 
