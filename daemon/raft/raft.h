@@ -26,8 +26,11 @@
  * towards a commit) are held inside the core until then: durability
  * ordering is enforced here, not left to the caller.
  *
- * Recovery is raft_replay() of every durable event in order, then
- * raft_start(): the same apply code as normal operation.
+ * Recovery is raft_replay() of every durable event in order (or
+ * raft_replay_base() + raft_replay_base_vote() for the newest snapshot and
+ * raft_replay() of the events after it), then raft_start(): the same apply
+ * code as normal operation. Snapshots and membership changes: see their
+ * sections below and daemon/raft/README.md (what the shell must do).
  */
 #ifndef RAFKTOR_RAFT_H
 #define RAFKTOR_RAFT_H

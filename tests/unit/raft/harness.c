@@ -32,7 +32,7 @@ void h_config(struct raft_config *c, size_t n)
         }
 }
 
-static void new_node(struct h_cluster *c, size_t i)
+void h_new_node(struct h_cluster *c, size_t i)
 {
         struct h_node *nd = &c->nodes[i];
 
@@ -58,7 +58,7 @@ void h_init(struct h_cluster *c, size_t n, void (*tweak)(struct raft_options *o)
                 nd->opts.id = nd->id;
                 nd->auto_persist = true;
                 raft_output_init(&nd->out);
-                new_node(c, i);
+                h_new_node(c, i);
                 assert_int_equal(raft_bootstrap(nd->r, &cfg, c->now, &nd->out), RAFT_OK);
                 assert_int_equal(raft_start(nd->r, c->now, &nd->out), RAFT_OK);
                 h_process(c, i);
@@ -159,7 +159,7 @@ static void sm_set(struct h_node *nd, raft_index_t index, uint64_t hash)
         nd->sm_index = index;
 }
 
-static const struct h_snap *snap_find(const struct h_node *nd, raft_index_t index)
+const struct h_snap *h_snap_find(const struct h_node *nd, raft_index_t index)
 {
         size_t k;
 
@@ -169,7 +169,7 @@ static const struct h_snap *snap_find(const struct h_node *nd, raft_index_t inde
         return NULL;
 }
 
-static void snap_add(struct h_node *nd, struct h_snap s)
+void h_snap_add(struct h_node *nd, struct h_snap s)
 {
         if (nd->n_snaps == nd->cap_snaps) {
                 nd->cap_snaps = nd->cap_snaps ? 2 * nd->cap_snaps : 8;
@@ -189,13 +189,6 @@ static struct h_xfer *xfer_push(struct h_cluster *c)
         x = &c->xfers[c->nx++];
         memset(x, 0, sizeof(*x));
         return x;
-}
-
-uint64_t h_hash_at(const struct h_cluster *c, size_t i, raft_index_t index)
-{
-        const struct h_node *nd = &c->nodes[i];
-
-        return index < nd->cap_hash_at ? nd->hash_at[index] : 0;
 }
 
 void h_process(struct h_cluster *c, size_t i)
@@ -239,11 +232,11 @@ void h_process(struct h_cluster *c, size_t i)
                         push_applied(nd, fx->snapshot.index, fx->snapshot.index_term,
                                      RAFT_ENTRY_NOOP, 0, true);
                         sm_set(nd, fx->snapshot.index, nd->incoming.hash);
-                        snap_add(nd, nd->incoming);
+                        h_snap_add(nd, nd->incoming);
                         nd->n_restores++;
                         break;
                 case RAFT_FX_SEND_SNAPSHOT:
-                        assert_non_null(snap_find(nd, fx->snapshot.index));
+                        assert_non_null(h_snap_find(nd, fx->snapshot.index));
                         xfer = xfer_push(c);
                         xfer->from = i;
                         memcpy(xfer->to, fx->snapshot.peer, sizeof(xfer->to));
@@ -412,7 +405,7 @@ void h_restart(struct h_cluster *c, size_t i)
 
         if (nd->r)
                 h_crash(c, i);
-        new_node(c, i);
+        h_new_node(c, i);
         for (k = 0; k < nd->n_events; k++)
                 assert_int_equal(raft_replay(nd->r, &nd->events[k]), RAFT_OK);
         nd->down = false;
@@ -429,7 +422,7 @@ void h_restart(struct h_cluster *c, size_t i)
 
                 if (ev->type != RAFT_EV_SNAPSHOT)
                         continue;
-                sn = snap_find(nd, ev->snapshot.index);
+                sn = h_snap_find(nd, ev->snapshot.index);
                 assert_non_null(sn);
                 push_applied(nd, sn->index, ev->snapshot.term, RAFT_ENTRY_NOOP, 0, true);
                 sm_set(nd, sn->index, sn->hash);
@@ -503,107 +496,6 @@ const struct raft_effect *fx_find_msg(const struct raft_output *out, enum raft_m
                     nth-- == 0)
                         return &out->effects[k];
         return NULL;
-}
-
-void h_init_join(struct h_cluster *c, size_t n, size_t n_boot,
-                 void (*tweak)(struct raft_options *o))
-{
-        struct raft_config cfg;
-        size_t i;
-
-        memset(c, 0, sizeof(*c));
-        c->n = n;
-        c->now = 1000;
-        h_config(&cfg, n_boot);
-        for (i = 0; i < n; i++) {
-                struct h_node *nd = &c->nodes[i];
-
-                snprintf(nd->id, sizeof(nd->id), "n%zu", i + 1);
-                raft_options_default(&nd->opts, nd->id, i + 1);
-                if (tweak)
-                        tweak(&nd->opts);
-                nd->opts.id = nd->id;
-                nd->auto_persist = true;
-                raft_output_init(&nd->out);
-                new_node(c, i);
-                if (i < n_boot)
-                        assert_int_equal(raft_bootstrap(nd->r, &cfg, c->now, &nd->out),
-                                         RAFT_OK);
-                assert_int_equal(raft_start(nd->r, c->now, &nd->out), RAFT_OK);
-                h_process(c, i);
-        }
-        raft_config_clear(&cfg);
-}
-
-bool h_snapshot(struct h_cluster *c, size_t i)
-{
-        struct h_node *nd = &c->nodes[i];
-        struct raft_status st;
-        struct h_snap sn;
-
-        if (nd->down)
-                return false;
-        raft_status(nd->r, &st);
-        assert_int_equal(st.applied_index, nd->sm_index);
-        if (nd->sm_index == 0 || nd->sm_index <= st.snapshot_index)
-                return false;
-        sn.index = nd->sm_index;
-        sn.hash = nd->sm_hash;
-        /* The file is durable first, then the core is told. */
-        snap_add(nd, sn);
-        assert_int_equal(raft_snapshot_taken(nd->r, c->now, sn.index, &nd->out), RAFT_OK);
-        h_process(c, i);
-        return true;
-}
-
-void h_deliver_snapshots(struct h_cluster *c)
-{
-        while (c->nx > 0) {
-                struct h_xfer x = c->xfers[0];
-                size_t to = h_index(c, x.to);
-                struct h_node *src = &c->nodes[x.from], *dst;
-                bool reachable;
-
-                memmove(c->xfers, c->xfers + 1, (c->nx - 1) * sizeof(*c->xfers));
-                c->nx--;
-                reachable = to != SIZE_MAX && !c->nodes[to].down && !c->cut[x.from][to] &&
-                            !c->cut[to][x.from];
-                if (x.reply) {
-                        if (!reachable && to != SIZE_MAX && !c->nodes[to].down) {
-                                /* The leader's stream ends with an error. */
-                                dst = &c->nodes[to];
-                                assert_int_equal(raft_snapshot_sent(dst->r, c->now, src->id, 0,
-                                                                    x.index, false, &dst->out),
-                                                 RAFT_OK);
-                                h_process(c, to);
-                        } else if (reachable) {
-                                dst = &c->nodes[to];
-                                assert_int_equal(raft_snapshot_sent(dst->r, c->now, src->id,
-                                                                    x.term, x.index, x.success,
-                                                                    &dst->out),
-                                                 RAFT_OK);
-                                h_process(c, to);
-                        }
-                        continue;
-                }
-                if (!reachable) {
-                        if (!src->down) {
-                                assert_int_equal(raft_snapshot_sent(src->r, c->now, x.to, 0,
-                                                                    x.index, false, &src->out),
-                                                 RAFT_OK);
-                                h_process(c, x.from);
-                        }
-                        raft_config_clear(&x.config);
-                        continue;
-                }
-                dst = &c->nodes[to];
-                dst->incoming = *snap_find(src, x.index);
-                assert_int_equal(raft_install_snapshot(dst->r, c->now, src->id, x.term, x.index,
-                                                       x.index_term, &x.config, &dst->out),
-                                 RAFT_OK);
-                h_process(c, to);
-                raft_config_clear(&x.config);
-        }
 }
 
 /* ---- one node driven by hand --------------------------------------------- */

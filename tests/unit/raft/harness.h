@@ -139,6 +139,10 @@ bool h_snapshot(struct h_cluster *c, size_t i);
 void h_deliver_snapshots(struct h_cluster *c);
 /* State machine hash of node i after applying `index` (0 if unknown). */
 uint64_t h_hash_at(const struct h_cluster *c, size_t i, raft_index_t index);
+/* Shared between harness.c and harness_snap.c. */
+void h_new_node(struct h_cluster *c, size_t i);
+const struct h_snap *h_snap_find(const struct h_node *nd, raft_index_t index);
+void h_snap_add(struct h_node *nd, struct h_snap s);
 
 #endif
 
