@@ -130,10 +130,17 @@ static bool msg_valid(const struct raft *r, const struct raft_msg *m)
          * configuration. Otherwise, a new server could never be added to
          * the cluster" -- nor could a lagging server whose configuration
          * predates the leader's membership catch up (terms and the log
-         * check keep this safe). A node without configuration (joining)
-         * listens to all. Replies from non-members reach only a leader's
-         * records of servers it is removing (never counted). */
+         * check keep this safe). Likewise RequestVote: a server "grants
+         * votes to candidates that are not part of its latest configuration
+         * (if the candidate has a sufficiently up-to-date log and a current
+         * term)", needed when this node lacks the configuration that added
+         * the candidate; a removed server is held back by leases (thesis
+         * 4.2.3, vote.c) and pre-vote, and its grants count nowhere. A node
+         * without configuration (joining) listens to all. Replies from
+         * non-members reach only a leader's records of servers it is
+         * removing (never counted). */
         if (r->config.n > 0 && !raft__is_member(r, m->from) && m->type != RAFT_MSG_APPEND &&
+            m->type != RAFT_MSG_VOTE &&
             (m->type != RAFT_MSG_APPEND_RESP || !raft__is_known(r, m->from)))
                 return false;
         return true;

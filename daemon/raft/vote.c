@@ -52,9 +52,10 @@ int raft__recv_vote(struct raft *r, raft_time_t now, const struct raft_msg *m,
          * the candidate was told to run by that leader (TimeoutNow). */
         if (!m->vote.transfer && raft__lease_fresh(r, now))
                 return RAFT_OK;
-        /* Requests from non-members never get here (input.c): a removed
-         * server cannot disrupt. A learner of this node's configuration may
-         * have been promoted by entries this node lacks; thesis 4.1: a
+        /* Requests from non-members and learners are answered too: the
+         * candidate may have been added or promoted by entries this node
+         * lacks (the lease check above keeps removed servers from
+         * disrupting a live leader). Thesis 4.1: a
          * server "grants votes to candidates that are not part of its latest
          * configuration (if the candidate has a sufficiently up-to-date log
          * and a current term), [which] may occasionally be needed to keep

@@ -387,7 +387,25 @@ void h_isolate(struct h_cluster *c, size_t i, bool isolated)
 void h_crash(struct h_cluster *c, size_t i)
 {
         struct h_node *nd = &c->nodes[i];
-        size_t k;
+        size_t k, j;
+
+        /* A snapshot stream to the crashed node breaks: its sender hears
+         * of it (the reply it waited for may have died unsent). */
+        for (j = 0; j < c->n; j++) {
+                struct raft_status st;
+
+                if (j == i || c->nodes[j].down)
+                        continue;
+                raft_status(c->nodes[j].r, &st);
+                for (k = 0; k < st.n_peers; k++) {
+                        if (strcmp(st.peers[k].id, nd->id) != 0 || !st.peers[k].sending_snapshot)
+                                continue;
+                        assert_int_equal(raft_snapshot_sent(c->nodes[j].r, c->now, nd->id, 0, 0,
+                                                            false, &c->nodes[j].out),
+                                         RAFT_OK);
+                        h_process(c, j);
+                }
+        }
 
         raft_free(nd->r);
         nd->r = NULL;

@@ -680,25 +680,38 @@ static void test_learner_neither_campaigns_nor_counts(void **state)
         raft_free(r);
 }
 
-/* Messages from ids not in the configuration are ignored (votes, replies),
- * except AppendEntries. Thesis 4.1: "a server accepts AppendEntries
- * requests from a leader that is not part of the server's latest
- * configuration. Otherwise, a new server could never be added" (changed
- * with membership changes: before, AppendEntries were ignored too). */
+/* Messages from ids not in the configuration are ignored (replies), except
+ * AppendEntries and RequestVote. Thesis 4.1: "a server accepts
+ * AppendEntries requests from a leader that is not part of the server's
+ * latest configuration. Otherwise, a new server could never be added"; it
+ * "grants votes to candidates that are not part of its latest
+ * configuration" (changed with membership changes: before, both were
+ * ignored). While a leader is fresh, its vote requests are not (4.2.3). */
 static void test_message_from_unknown_id_ignored_except_append_entries(void **state)
 {
         struct solo s;
         struct raft_msg m;
+        const raft_term_t t2[] = { 2 };
 
         (void)state;
         solo_init(&s, "n1", 3, NULL);
-        m = msg_vote("intruder", "n1", 9, 100, 9, false);
-        solo_recv(&s, &m);
         m = msg_vote_resp("intruder", "n1", 9, true, false);
+        solo_recv(&s, &m);
+        m = msg_append_resp("intruder", "n1", 9, false, 1, 1, 1, 0);
         solo_recv(&s, &m);
         assert_int_equal(s.out.n, 0);
         assert_int_equal(status_of(&s).term, 1);
-        m = msg_append("leader9", "n1", 9, 1, 1, 1, 0, NULL);
+        /* A leader n2 of term 2 is heard: a vote request from an id the
+         * node does not know is not even looked at (lease). */
+        m = msg_append("n2", "n1", 2, 1, 1, 1, 1, t2);
+        solo_recv(&s, &m);
+        solo_persist(&s);
+        raft_output_reset(&s.out);
+        m = msg_vote("intruder", "n1", 9, 100, 9, false);
+        solo_recv(&s, &m);
+        assert_int_equal(s.out.n, 0);
+        assert_int_equal(status_of(&s).term, 2);
+        m = msg_append("leader9", "n1", 9, 2, 2, 2, 0, NULL);
         solo_recv(&s, &m);
         assert_int_equal(status_of(&s).term, 9);
         assert_string_equal(status_of(&s).leader, "leader9");
