@@ -170,6 +170,7 @@ has "$err" "no leader"
 expect 6 raftctl -e "$(ep "$S")" --timeout 300ms put live/lonely 2
 has "$err" "no leader"
 kill -STOP "${PID[$S]}"
+wait_until 2000 "n$S to be stopped" is_stopped "$S"
 expect 8 raftctl -e "$(ep "$S")" --timeout 200ms put live/lonely 3
 has "$err" "timed out (the outcome of a write is unknown)"
 kill -CONT "${PID[$S]}"
