@@ -105,6 +105,17 @@ undo:
         return rc;
 }
 
+int raft__apply_base_entries(struct raft *r, const struct raft_entry *entries, size_t n)
+{
+        struct raft_event ev = { .type = RAFT_EV_ENTRIES };
+
+        /* The entries came with events <= the file's seq: no new seq. */
+        ev.seq = r->last_seq;
+        ev.entries.n = n;
+        ev.entries.entries = (struct raft_entry *)entries;
+        return apply_entries(r, &ev);
+}
+
 static int apply_truncate(struct raft *r, const struct raft_event *ev)
 {
         raft_index_t from = ev->truncate.from_index, cfg_index = 0;
@@ -151,6 +162,16 @@ static int apply_snapshot(struct raft *r, const struct raft_event *ev)
         bool keep_suffix;
         int rc;
 
+        /* Recovery from a snapshot file (raft.h, raft_replay_base_entries):
+         * the file already covers an event up to its index; a later index
+         * names a file the shell did not load. */
+        if (r->replay_from_base && !r->started) {
+                if (idx > r->replay_base_index)
+                        return RAFT_ENOSNAPSHOT;
+                if (idx == r->replay_base_index && ev->snapshot.term != r->snap_term)
+                        return RAFT_ECORRUPT;
+                return RAFT_OK;
+        }
         if (idx < r->log.base_index || idx < r->snap_index || ev->snapshot.term > r->term ||
             ev->snapshot.config.n == 0)
                 return RAFT_ECORRUPT;

@@ -1,7 +1,8 @@
 /* daemon/raft/raft.c: the node's lifecycle and read-only views.
  *
- * Owns: options, raft_new/free, recovery (raft_replay, raft_replay_base),
- * raft_bootstrap, raft_start, status and the small accessors.
+ * Owns: options, raft_new/free, recovery (raft_replay, raft_replay_base,
+ * _vote, _entries), raft_bootstrap, raft_start, status and the small
+ * accessors.
  * Must never: change persistent state except through raft__apply (replay)
  * and raft__emit (bootstrap).
  */
@@ -24,6 +25,9 @@ const char *raft_rc_str(int rc)
                 return "events contradict each other";
         case RAFT_ESTATE:
                 return "not allowed in this state";
+        case RAFT_ENOSNAPSHOT:
+                return "a snapshot file is missing: a replayed SnapshotTaken event covers more "
+                       "than the snapshot loaded";
         default:
                 return "unknown error";
         }
@@ -160,6 +164,9 @@ int raft_replay_base(struct raft *r, raft_seq_t seq, raft_index_t index, raft_te
         r->durable_index = index;
         r->commit_index = index;
         r->applied_index = index;
+        r->replay_from_base = true;
+        r->replay_base_seq = seq;
+        r->replay_base_index = index;
         return raft__config_recompute(r);
 }
 
@@ -172,6 +179,27 @@ int raft_replay_base_vote(struct raft *r, raft_term_t term, const char *voted_fo
                 return RAFT_ESTATE;
         r->term = term;
         snprintf(r->voted_for, sizeof(r->voted_for), "%s", voted_for ? voted_for : "");
+        return RAFT_OK;
+}
+
+int raft_replay_base_entries(struct raft *r, const struct raft_entry *entries, size_t n)
+{
+        int rc;
+
+        if (!r || (n > 0 && !entries))
+                return RAFT_EINVAL;
+        if (r->started || !r->replay_from_base || r->last_seq != r->replay_base_seq ||
+            r->log.n != 0 || r->log.base_index != r->replay_base_index)
+                return RAFT_ESTATE;
+        if (n == 0)
+                return RAFT_OK;
+        rc = raft__apply_base_entries(r, entries, n);
+        if (rc < 0)
+                return rc;
+        /* Everything in the file is durable. */
+        r->durable_seq = r->last_seq;
+        r->n_marks = 0;
+        r->durable_index = raft__log_last_index(&r->log);
         return RAFT_OK;
 }
 

@@ -27,9 +27,9 @@
  * ordering is enforced here, not left to the caller.
  *
  * Recovery is raft_replay() of every durable event in order (or
- * raft_replay_base() + raft_replay_base_vote() for the newest snapshot and
- * raft_replay() of the events after it), then raft_start(): the same apply
- * code as normal operation. Snapshots and membership changes: see their
+ * raft_replay_base() + raft_replay_base_vote() + raft_replay_base_entries()
+ * for the newest snapshot and raft_replay() of the events after it), then
+ * raft_start(): the same apply code as normal operation. Snapshots and membership changes: see their
  * sections below and daemon/raft/README.md (what the shell must do).
  */
 #ifndef RAFKTOR_RAFT_H
@@ -56,6 +56,10 @@ enum raft_rc {
         RAFT_EINVAL = -2,   /* the call's arguments are invalid */
         RAFT_ECORRUPT = -3, /* replayed events contradict each other */
         RAFT_ESTATE = -4,   /* the call is not allowed in this state */
+        RAFT_ENOSNAPSHOT = -5, /* raft_replay after raft_replay_base: a
+                                * SnapshotTaken event covers more than the
+                                * snapshot loaded (a newer snapshot file is
+                                * missing); refuse to start, naming it */
 };
 const char *raft_rc_str(int rc);
 
@@ -334,8 +338,8 @@ void raft_free(struct raft *r);
 /* Recovery: apply one durable event. Sequence numbers must be 1, 2, 3, ...
  * (or continue after a snapshot's; see raft_replay_base). Before raft_start. */
 int raft_replay(struct raft *r, const struct raft_event *ev);
-/* After restoring a snapshot (a later issue): the log starts after
- * (index, term) with `config`, and replay continues at seq + 1. */
+/* After restoring a snapshot file written after event `seq`: the log starts
+ * after (index, term) with `config`, and replay continues at seq + 1. */
 int raft_replay_base(struct raft *r, raft_seq_t seq, raft_index_t index, raft_term_t term,
                      const struct raft_config *config);
 /* Right after raft_replay_base: the term and vote as of event `seq` (the
@@ -344,6 +348,24 @@ int raft_replay_base(struct raft *r, raft_seq_t seq, raft_index_t index, raft_te
  * .voted_for when it is written; without them a restarted node could vote
  * twice in one term). `voted_for` "" or NULL: none. Term >= the base's. */
 int raft_replay_base_vote(struct raft *r, raft_term_t term, const char *voted_for);
+/* Right after raft_replay_base[_vote] (before any raft_replay): the log
+ * tail of the snapshot file, i.e. every entry with index > the base's that
+ * the log held after event `seq`: entries[0].index == index + 1,
+ * contiguous, terms non-decreasing, >= the base's term and <= the term
+ * given to raft_replay_base_vote. Copied, counted durable, configuration
+ * entries take effect (thesis 4.1). Does not change last_seq (they came
+ * with events <= seq). n == 0 is a no-op. RAFT_ECORRUPT (nothing changed)
+ * if the entries break those rules; RAFT_ESTATE if not right after a base.
+ *
+ * Replay after a base: a SnapshotTaken event with index <= the base's is a
+ * no-op (the file loaded already covers it; its term must match if equal);
+ * one with a higher index returns RAFT_ENOSNAPSHOT, whether or not the log
+ * holds that entry (applying it would count as applied entries the state
+ * machine, loaded from the older file, never saw): the snapshot file of
+ * that index is missing. Replaying every event from seq 1 (no base) accepts
+ * SnapshotTaken events as before; the shell then loads the file of the
+ * newest one. */
+int raft_replay_base_entries(struct raft *r, const struct raft_entry *entries, size_t n);
 
 /* First start of a new cluster member: makes the initial configuration the
  * log's first entry (index 1, term 1), identically on every initial member,

@@ -156,6 +156,11 @@ struct raft {
         struct raft_durable_mark *marks;
         size_t n_marks, cap_marks;
 
+        /* ---- recovery from a snapshot file (raft_replay_base) ---- */
+        bool replay_from_base;       /* until raft_start */
+        raft_seq_t replay_base_seq;  /* the file's seq */
+        raft_index_t replay_base_index;
+
         /* ---- durability ---- */
         raft_seq_t durable_seq;
         raft_index_t durable_index; /* last log index known durable */
@@ -221,6 +226,9 @@ int raft__emit_entries(struct raft *r, struct raft_entry *entries, size_t n,
                        struct raft_output *out); /* takes entries (malloc'd array) */
 int raft__emit_truncate(struct raft *r, raft_index_t from, struct raft_output *out);
 int raft__apply(struct raft *r, const struct raft_event *ev);
+/* raft_replay_base_entries: append a snapshot file's log tail (validated
+ * like an EntriesAppended event) without taking a sequence number. */
+int raft__apply_base_entries(struct raft *r, const struct raft_entry *entries, size_t n);
 
 /* ---- config_log.c: configuration from the log ---------------------------- */
 
