@@ -88,4 +88,14 @@ int evlog_snapshot(struct evlog *log, const struct snapshot_meta *meta, const ui
  * directory, so a crash in between leaves a recoverable directory. */
 int evlog_compact(struct evlog *log, uint64_t snap_seq, struct storage_error *err);
 
+/* The newest snapshot file's seq (0: none) and size in bytes (ret_bytes may
+ * be NULL), for the node to find the file to send and to measure it. Lists
+ * the directory: any thread, blocks on that I/O. 0 or -errno. */
+int evlog_newest_snapshot(struct evlog *log, uint64_t *ret_seq, uint64_t *ret_bytes);
+/* Bytes of the segment files holding events after the newest snapshot
+ * (every segment without one; a segment straddling the snapshot counts
+ * whole). Lists the directory and opens each such segment read-only: any
+ * thread, blocks on that I/O. Files that cannot be opened count 0. */
+uint64_t evlog_log_bytes(struct evlog *log);
+
 #endif

@@ -54,6 +54,8 @@ static bool is_temp_name(const char *name)
         char base[64];
         uint64_t seq;
 
+        if (snapshot_tmp_name_parse(name))
+                return true; /* a snapshot writer's temp file */
         if (n < 5 || n - 4 >= sizeof(base) || strcmp(name + n - 4, ".tmp") != 0)
                 return false;
         memcpy(base, name, n - 4);
@@ -146,6 +148,8 @@ static int scan_snapshots(const struct storage_io *io, const char *dir, const ch
                         ret->snapshot = v.meta;
                         ret->snapshot.config = NULL;
                         ret->snapshot.config_len = 0;
+                        ret->snapshot.tail = NULL;
+                        ret->snapshot.tail_len = 0;
                         if (cb && cb->snapshot) {
                                 r = cb->snapshot(cb->ud, &v.meta, v.data, v.data_len);
                                 if (r)
@@ -278,14 +282,18 @@ int recovery_scan(const struct storage_io *io, const char *dir, const char *node
                 if (r)
                         return r;
         }
-        if (ret->n_segments > 0 && ret->last_seq < c.snap_seq) {
-                char path[4096];
-                snprintf(path, sizeof(path), "%s/%s", dir,
-                         ret->segments[ret->n_segments - 1].name);
-                return storage_error_set(err, -EBADMSG, path, ret->torn ? ret->torn_off : 0,
-                                         "log ends at sequence %" PRIu64
-                                         " before the newest snapshot (%" PRIu64 ")",
-                                         ret->last_seq, c.snap_seq);
+        if (ret->has_snapshot && (ret->n_segments == 0 || ret->last_seq < c.snap_seq)) {
+                /* A snapshot gets its name only once every event it covers
+                 * is durable, so this directory is damaged: name the file. */
+                char name[SNAPSHOT_NAME_LEN + 1], path[4096];
+                snapshot_name(c.snap_seq, name);
+                snprintf(path, sizeof(path), "%s/%s", dir, name);
+                return storage_error_set(err, -EBADMSG, path, 16,
+                                         "snapshot covers events up to %" PRIu64
+                                         " but the log ends at %" PRIu64
+                                         " (a snapshot is published only after the events it "
+                                         "covers are durable: segments are missing or cut)",
+                                         c.snap_seq, ret->n_segments ? ret->last_seq : 0);
         }
         ret->next_seq = (ret->n_segments ? ret->last_seq : 0) + 1;
         if (ret->next_seq <= c.snap_seq)

@@ -151,13 +151,20 @@ static void test_flip_every_byte_is_torn_tail_or_refused_with_offset(void **stat
         assert_true(count_segments(&f) >= 3);
         for (size_t i = 0; i < f.n_files; i++) {
                 const char *file = file_of(&f, i);
-                uint64_t offs[256];
+                uint64_t offs[256], data_end = 0;
                 uint8_t *orig;
                 size_t len;
 
                 assert_int_equal(io_sim_get(f.sim, file, &orig, &len), 0);
-                if (f.is_segment[i])
+                if (f.is_segment[i]) {
                         record_offsets(orig, len, offs);
+                } else if (len > 0) { /* a snapshot (LOCK is empty) */
+                        struct snapshot_view sv;
+                        const char *why;
+                        uint64_t bad_off;
+                        assert_int_equal(snapshot_parse(orig, len, &sv, &why, &bad_off), 0);
+                        data_end = SNAPSHOT_HEADER_SIZE + sv.data_len;
+                }
                 for (size_t b = 0; b < len; b++) {
                         for (int k = 0; k < 2; k++) {
                                 struct verdict v;
@@ -169,8 +176,13 @@ static void test_flip_every_byte_is_torn_tail_or_refused_with_offset(void **stat
                                 orig[b] ^= masks[k];
                                 cases++;
                                 if (!f.is_segment[i]) {
-                                        /* Snapshot: header (0) or body (128). */
-                                        expect_refused(&v, file, b < 128 ? 0 : 128, "flip", b);
+                                        /* Snapshot: header (0), data (256: its
+                                         * CRC), configuration/tail (after data). */
+                                        expect_refused(&v, file,
+                                                       b < SNAPSHOT_HEADER_SIZE ? 0
+                                                       : b < data_end ? SNAPSHOT_HEADER_SIZE
+                                                                      : data_end,
+                                                       "flip", b);
                                         refused++;
                                         continue;
                                 }
