@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/storage/evlog_internal.h"
 #include "daemon/storage/lock.h"
@@ -110,8 +111,24 @@ int evlog_open(const struct evlog_options *opts, const struct recovery_callbacks
                 return storage_error_set(err, -ENOMEM, NULL, STORAGE_NO_OFFSET, "out of memory");
         log->seg_fd = log->lock_fd = -1;
         pthread_mutex_init(&log->mu, NULL);
-        pthread_cond_init(&log->work, NULL);
+        {
+                /* The storage thread's retry back-off waits on `work` by the
+                 * monotonic clock. */
+                pthread_condattr_t ca;
+
+                pthread_condattr_init(&ca);
+                pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+                pthread_cond_init(&log->work, &ca);
+                pthread_condattr_destroy(&ca);
+        }
         pthread_cond_init(&log->done, NULL);
+        if (opts->enospc_retry_min_ms >= 0) {
+                int lo = opts->enospc_retry_min_ms ? opts->enospc_retry_min_ms : 100;
+                int hi = opts->enospc_retry_max_ms > 0 ? opts->enospc_retry_max_ms : 1000;
+
+                log->retry_min_ms = (uint32_t)lo;
+                log->retry_max_ms = (uint32_t)(hi > lo ? hi : lo);
+        }
         log->io = opts->io ? opts->io : storage_io_posix();
         log->dir = strdup(opts->dir);
         if (!log->dir) {
@@ -194,7 +211,7 @@ int evlog_append(struct evlog *log, uint64_t seq, uint8_t type, const uint8_t *p
                 return -EINVAL;
         size = segment_record_size(len);
         pthread_mutex_lock(&log->mu);
-        if (log->error) {
+        if (log->error && !log->full) {
                 r = log->error;
                 goto out;
         }
@@ -255,6 +272,24 @@ int evlog_error(struct evlog *log, char *msg, size_t msg_len)
         r = log->error;
         if (msg && msg_len)
                 snprintf(msg, msg_len, "%s", log->error_msg);
+        pthread_mutex_unlock(&log->mu);
+        return r;
+}
+
+int evlog_resume(struct evlog *log)
+{
+        int r = 0;
+
+        pthread_mutex_lock(&log->mu);
+        if (!log->full) {
+                r = -EALREADY;
+        } else {
+                log->retry_now = true;
+                /* flush() waits for this retry's outcome (writer.c sets it
+                 * again when the retry fails too). */
+                log->error_reported = false;
+                pthread_cond_signal(&log->work);
+        }
         pthread_mutex_unlock(&log->mu);
         return r;
 }

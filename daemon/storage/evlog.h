@@ -7,7 +7,16 @@
  *
  * Must never: block the caller of evlog_append() on I/O, report an event
  * durable before the fdatasync that covers it returned success, retry a
- * failed write or sync, or accept an append after one failed.
+ * failed sync on the same dirty pages, or accept an append after a fatal
+ * failure (anything but -ENOSPC).
+ *
+ * A full disk (-ENOSPC from a write, a sync or a segment creation) is not
+ * fatal: evlog_error() says -ENOSPC, appends are still taken (in memory),
+ * nothing new becomes durable, and the storage thread retries (after
+ * truncating the segment back to its last durable record, it re-writes the
+ * failed batch from memory) by itself with back-off, or at once after
+ * evlog_resume(). The first success clears the error and reports durable as
+ * usual. Any other failure stays sticky (a disk that lost data).
  *
  * Threads: evlog_append(), evlog_durable(), evlog_error() and evlog_flush()
  * may be called from any thread. The on_durable and on_error callbacks run
@@ -45,9 +54,16 @@ struct evlog_options {
         void (*log)(void *userdata, enum evlog_level level, const char *msg);
         /* Storage thread: every event up to `durable` is on disk. May be NULL. */
         void (*on_durable)(void *userdata, uint64_t durable);
-        /* Storage thread: a write or sync failed; the log accepts no more
-         * appends. code is -ENOSPC (disk full) or another -errno (fatal). */
+        /* Storage thread: a write or sync failed. code is -ENOSPC (disk full:
+         * retried, called once per episode; the end of it shows as on_durable
+         * with evlog_error() back to 0) or another -errno (fatal: the log
+         * accepts no more appends). */
         void (*on_error)(void *userdata, int code, const char *msg);
+        /* Disk full: the first automatic retry after enospc_retry_min_ms
+         * (0: 100), doubling up to enospc_retry_max_ms (0: 1000). Negative
+         * min: no automatic retry, only evlog_resume() (deterministic tests). */
+        int enospc_retry_min_ms;
+        int enospc_retry_max_ms;
 };
 
 struct evlog;
@@ -64,18 +80,25 @@ int evlog_close(struct evlog *log);
 
 /* Copies one encoded event (type = EventType, payload = its message) to the
  * pending batch and returns without I/O. `seq` must be evlog_next_seq():
- * -EINVAL otherwise. After a failure: that failure's code (-EIO, -ENOSPC). */
+ * -EINVAL otherwise. After a fatal failure: its code (-EIO, ...). While the
+ * disk is full the event is taken (0) and written once space is free. */
 int evlog_append(struct evlog *log, uint64_t seq, uint8_t type, const uint8_t *payload,
                  size_t len);
 
 uint64_t evlog_next_seq(struct evlog *log);
 uint64_t evlog_durable(struct evlog *log); /* highest durable seq (0: none) */
-/* The sticky error code (0 if none); its message copied to msg if not NULL. */
+/* The error code (0 if none; -ENOSPC: full, retrying; else sticky); its
+ * message copied to msg if not NULL. */
 int evlog_error(struct evlog *log, char *msg, size_t msg_len);
+/* Disk full: ask the storage thread to retry now (non-blocking; a flush
+ * started after this call waits for that retry's outcome). 0, or
+ * -EALREADY when the log is not in the disk-full state. Any thread. */
+int evlog_resume(struct evlog *log);
 /* The torn-tail warning of evlog_open(), "" if there was none. */
 const char *evlog_open_warning(const struct evlog *log);
 
-/* Blocks until every event up to `seq` is durable (0) or the log failed. */
+/* Blocks until every event up to `seq` is durable (0) or the log failed
+ * (its code; with a full disk: -ENOSPC once the latest retry failed). */
 int evlog_flush(struct evlog *log, uint64_t seq);
 
 /* Writes a snapshot covering events up to meta->seq (waits for them to be

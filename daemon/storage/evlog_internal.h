@@ -43,8 +43,14 @@ struct evlog {
         uint64_t pending_first, pending_last;
         uint64_t next_seq;
         uint64_t durable;
-        int error;              /* sticky: appends refused from here on */
+        int error;              /* sticky (unless `full`): appends refused from here on */
         bool error_reported;    /* on_error has run: flush() waiters may go */
+        /* -ENOSPC is retriable (writer.c): `error` is -ENOSPC, appends are still taken, the
+         * failed batch waits in the storage thread for a retry (automatic, with back-off
+         * from retry_min_ms to retry_max_ms, or at once after evlog_resume()). */
+        bool full;
+        bool retry_now;         /* evlog_resume(): retry without waiting */
+        uint32_t retry_min_ms, retry_max_ms; /* 0: automatic retries off */
         char error_msg[1100];
         bool stop;
         uint64_t *segs;         /* first seqs of the segments on disk, ascending */
