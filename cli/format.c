@@ -73,6 +73,8 @@ static int status_json(json_object *o, const Rafktor__V1__StatusResponse *s, uin
                 r |= out_json_u64(o, "lag", lag);
         if (s->storage_error && *s->storage_error)
                 r |= out_json_str(o, "storage_error", s->storage_error);
+        if (s->disk_full)
+                r |= out_json_bool(o, "disk_full", true);
         if (r)
                 return -ENOMEM;
         peers = json_object_new_array();

@@ -64,6 +64,7 @@ static void on_status(struct net_call *call, const struct net_msg *msg, void *us
         resp.version = n->version;
         resp.durable_seq = st.durable_seq;
         resp.storage_error = n->storage_error;
+        resp.disk_full = n->storage_failed && n->storage_code == -ENOSPC;
         for (size_t i = 0; i < st.n_peers && i < 16; i++) {
                 rafktor__v1__peer_progress__init(&pp[i]);
                 pp[i].id = st.peers[i].id;

@@ -26,22 +26,49 @@ int64_t node_now(const struct node *n)
 
 static void storage_check(struct node *n)
 {
-        char msg[200];
+        char msg[400];
         int code;
         int r;
 
         if (!n->evlog || n->stopped)
                 return;
         code = evlog_error(n->evlog, msg, sizeof(msg));
-        if (code != 0 && !n->storage_failed) {
+        if (code != 0 && (!n->storage_failed || code != n->storage_code)) {
+                bool was_failed = n->storage_failed;
+
+                /* -ENOSPC: the storage thread retries by itself (evlog.h); anything else
+                 * is fatal (a disk that lost data): only a restart after repair helps. */
                 n->storage_failed = true;
-                snprintf(n->storage_error, sizeof(n->storage_error), "%s", msg);
+                n->storage_code = code;
+                if (code == -ENOSPC)
+                        snprintf(n->storage_error, sizeof(n->storage_error),
+                                 "disk full: the data directory %s has no space left; writes "
+                                 "resume by themselves once space is freed (%s)",
+                                 n->cfg->data_dir, msg);
+                else
+                        snprintf(n->storage_error, sizeof(n->storage_error), "%s", msg);
                 log_error_errno(n->log, code, "%s stops acknowledging writes: its event log "
-                                "failed (%m)", n->cfg->id);
-                r = raft_storage_failed(n->raft, node_now(n), msg, &n->out);
-                node_after_input(n, r, "raft_storage_failed");
+                                "failed (%m): %s", n->cfg->id, n->storage_error);
+                if (!was_failed) {
+                        r = raft_storage_failed(n->raft, node_now(n), n->storage_error,
+                                                &n->out);
+                        node_after_input(n, r, "raft_storage_failed");
+                }
                 if (n->cb.on_storage_error)
-                        n->cb.on_storage_error(n->cb.user, code, msg);
+                        n->cb.on_storage_error(n->cb.user, code, n->storage_error);
+        } else if (code == 0 && n->storage_failed && n->storage_code == -ENOSPC) {
+                /* Space was freed and the storage thread wrote everything it held: the
+                 * events the core handed out while failed were kept (persist()), so the
+                 * core may vote, acknowledge and lead again (raft_storage_recovered). */
+                n->storage_failed = false;
+                n->storage_code = 0;
+                n->storage_error[0] = '\0';
+                log_notice(n->log, "%s: space freed in %s, the event log is written again; "
+                           "acknowledging writes again", n->cfg->id, n->cfg->data_dir);
+                r = raft_storage_recovered(n->raft, node_now(n), &n->out);
+                node_after_input(n, r, "raft_storage_recovered");
+                if (n->cb.on_storage_error)
+                        n->cb.on_storage_error(n->cb.user, 0, "");
         }
         r = raft_persisted(n->raft, node_now(n), evlog_durable(n->evlog), &n->out);
         node_after_input(n, r, "raft_persisted");
@@ -99,7 +126,9 @@ static void persist(struct node *n, const struct raft_event *ev)
         char why[200];
         int r;
 
-        if (n->storage_failed)
+        /* A full disk keeps taking events (evlog holds them until space is freed): the
+         * core's sequence numbers must stay contiguous for raft_storage_recovered. */
+        if (n->storage_failed && n->storage_code != -ENOSPC)
                 return;
         r = event_encode(ev, &buf, &len);
         if (r >= 0)
@@ -110,14 +139,17 @@ static void persist(struct node *n, const struct raft_event *ev)
         snprintf(why, sizeof(why), "appending event %llu (type %d) to %s failed: %s",
                  (unsigned long long)ev->seq, (int)ev->type, n->cfg->data_dir, strerror(-r));
         log_error(n->log, "%s", why);
-        n->storage_failed = true;
         snprintf(n->storage_error, sizeof(n->storage_error), "%s", why);
-        /* Appends its effects to n->out: the runner's loop carries them out next. */
-        r = raft_storage_failed(n->raft, node_now(n), why, &n->out);
-        if (r < 0)
-                log_error(n->log, "raft_storage_failed: %s", raft_rc_str(r));
+        n->storage_code = r;
+        if (!n->storage_failed) {
+                n->storage_failed = true;
+                /* Appends its effects to n->out: the runner's loop carries them out next. */
+                r = raft_storage_failed(n->raft, node_now(n), why, &n->out);
+                if (r < 0)
+                        log_error(n->log, "raft_storage_failed: %s", raft_rc_str(r));
+        }
         if (n->cb.on_storage_error)
-                n->cb.on_storage_error(n->cb.user, -EIO, why);
+                n->cb.on_storage_error(n->cb.user, n->storage_code, why);
 }
 
 static void apply(struct node *n, uint64_t handle, const struct raft_entry *e)

@@ -164,7 +164,8 @@ struct node {
         bool started;
         bool stopped;
         bool storage_failed;
-        char storage_error[256];
+        int storage_code;               /* -ENOSPC: disk full (retried by evlog); else fatal */
+        char storage_error[512];
 
         struct net_method methods[_NODE_M_MAX];
 
