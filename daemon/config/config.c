@@ -20,6 +20,7 @@ static const char *const root_keys[] = {
         "election_timeout_min_ms", "election_timeout_max_ms", "heartbeat_ms",
         "segment_size", "max_message_size", "request_timeout_ms", "session_ttl_ms",
         "log_level",
+        "snapshot_factor", "snapshot_min_bytes", "snapshot_trailing",
 };
 #define N_ROOT_KEYS (sizeof(root_keys) / sizeof(root_keys[0]))
 
@@ -250,6 +251,43 @@ static int parse_tunables(const struct cfg_ctx *ctx, const config_setting_t *roo
         return r;
 }
 
+/* A plain integer (a count, a factor) in min..max. */
+static int get_count(const struct cfg_ctx *ctx, const config_setting_t *s, const char *name,
+                     long long min, long long max, uint64_t *ret) {
+        int type = config_setting_type(s);
+        long long v;
+
+        if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+                return cfg_fail(ctx, s, "%s: expected an integer, got %s", name,
+                                cfg_type_name(type));
+        v = config_setting_get_int64(s);
+        if (v < min || v > max)
+                return cfg_fail(ctx, s, "%s: expected %lld..%lld, got %lld", name, min, max, v);
+        *ret = (uint64_t) v;
+        return 0;
+}
+
+/* The snapshot policy (Raft thesis 5.1.2) and the log kept behind a snapshot. */
+static int parse_snapshot_keys(const struct cfg_ctx *ctx, const config_setting_t *root,
+                               struct rafktor_config *c) {
+        const config_setting_t *s;
+        uint64_t v;
+        int r = 0;
+
+        if ((s = config_setting_get_member(root, "snapshot_factor"))) {
+                r = get_count(ctx, s, "snapshot_factor", 1, 1000, &v);
+                if (r >= 0)
+                        c->snapshot_factor = (uint32_t) v;
+        }
+        if (r >= 0 && (s = config_setting_get_member(root, "snapshot_min_bytes")))
+                r = cfg_get_size(ctx, s, "snapshot_min_bytes", 4ULL << 10, 64ULL << 30,
+                                 &c->snapshot_min_bytes);
+        if (r >= 0 && (s = config_setting_get_member(root, "snapshot_trailing")))
+                r = get_count(ctx, s, "snapshot_trailing", 0, 100000000,
+                              &c->snapshot_trailing);
+        return r;
+}
+
 /* Rules between keys; the error points at the later key when it is set. */
 static int check_relations(const struct cfg_ctx *ctx, const config_setting_t *root,
                            const struct rafktor_config *c) {
@@ -342,6 +380,9 @@ static int parse_root(const struct cfg_ctx *ctx, const config_setting_t *root,
         r = parse_tunables(ctx, root, c);
         if (r < 0)
                 return r;
+        r = parse_snapshot_keys(ctx, root, c);
+        if (r < 0)
+                return r;
         r = check_relations(ctx, root, c);
         if (r < 0)
                 return r;
@@ -357,6 +398,9 @@ static void set_defaults(struct rafktor_config *c) {
         c->request_timeout_ms = RAFKTOR_DEFAULT_REQUEST_TIMEOUT_MS;
         c->session_ttl_ms = RAFKTOR_DEFAULT_SESSION_TTL_MS;
         c->log_level = LOG_INFO;
+        c->snapshot_factor = RAFKTOR_DEFAULT_SNAPSHOT_FACTOR;
+        c->snapshot_min_bytes = RAFKTOR_DEFAULT_SNAPSHOT_MIN_BYTES;
+        c->snapshot_trailing = RAFKTOR_DEFAULT_SNAPSHOT_TRAILING;
         c->join = false;
 }
 

@@ -80,6 +80,12 @@ struct net_stream *net_stream_open(struct net_channel *ch, const char *path,
 int net_stream_send(struct net_stream *st, const ProtobufCMessage *msg);
 int net_stream_send_bytes(struct net_stream *st, const void *data, size_t len);
 size_t net_stream_queued(const struct net_stream *st);
+/* Optional: on_sent(st, user) runs after each queued message was handed to the transport
+ * (its send completed, so net_stream_queued() went down): a sender that keeps its queue
+ * short (a snapshot read in chunks) queues the next one there. Never called once the
+ * stream broke or ended, nor after net_stream_release(). */
+void net_stream_set_on_sent(struct net_stream *st,
+                            void (*on_sent)(struct net_stream *st, void *user));
 /* Half-close after the queued messages went out. */
 void net_stream_close_send(struct net_stream *st);
 void net_stream_cancel(struct net_stream *st);

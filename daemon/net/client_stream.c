@@ -23,6 +23,7 @@ struct net_stream {
         grpc_call *call;
         const ProtobufCMessageDescriptor *desc;
         struct net_stream_ops ops;
+        void (*on_sent)(struct net_stream *st, void *user);
         void *user;
 
         unsigned refs;              /* outstanding tags + the caller's reference */
@@ -126,6 +127,8 @@ static void on_send(struct net_tag *tag, bool ok)
                 net_sendq_clear(&st->sendq);
         } else {
                 pump(st);
+                if (st->user_ref && !st->broken && st->on_sent)
+                        st->on_sent(st, st->user);
         }
         stream_unref(st);
 }
@@ -304,6 +307,12 @@ int net_stream_send_bytes(struct net_stream *st, const void *data, size_t len)
 size_t net_stream_queued(const struct net_stream *st)
 {
         return st->sendq.len;
+}
+
+void net_stream_set_on_sent(struct net_stream *st,
+                            void (*on_sent)(struct net_stream *st, void *user))
+{
+        st->on_sent = on_sent;
 }
 
 void net_stream_close_send(struct net_stream *st)

@@ -7,6 +7,7 @@
  * the cluster in a read (an operator asks a node about itself, even one that cannot reach a
  * leader), or act on a mutation before admin_authorize() accepted its caller.
  */
+#include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -330,16 +331,23 @@ static void on_membership(struct net_call *call, const struct net_msg *msg, void
                         "raft_promote_member; this node does not carry them out yet)");
 }
 
+/* Snapshot: snapshot_take.c answers with the snapshot's index, term and size once it is
+ * published (or joins the one being written). */
 static void on_snapshot(struct net_call *call, const struct net_msg *msg, void *user)
 {
         struct node *n = user;
+        char why[256];
+        int r;
 
         (void)msg;
         if (!authorized(n, call))
                 return;
-        net_call_finish(call, GRPC_STATUS_UNIMPLEMENTED, "snapshots arrive with issue 7 (the "
-                        "core supports raft_snapshot_taken; this node does not write snapshot "
-                        "files yet)");
+        r = snapshot_take_start(n, call, why, sizeof(why));
+        if (r >= 0)
+                return;
+        net_call_finish(call, r == -EALREADY || r == -EAGAIN ? GRPC_STATUS_FAILED_PRECONDITION :
+                        r == -ESHUTDOWN ? GRPC_STATUS_UNAVAILABLE : GRPC_STATUS_INTERNAL,
+                        "no snapshot taken on %s: %s", n->cfg->id, why);
 }
 
 /* ---- TransferLeader ------------------------------------------------------------------ */

@@ -203,6 +203,16 @@ static void run_effect(struct node *n, const struct raft_effect *fx)
         switch (fx->type) {
         case RAFT_FX_PERSIST:
                 persist(n, &fx->event);
+                snapshot_note_event(n, &fx->event);
+                break;
+        case RAFT_FX_SEND_SNAPSHOT:
+                snapshot_send_start(n, fx);
+                break;
+        case RAFT_FX_RESTORE:
+                snapshot_recv_restore(n, fx);
+                break;
+        case RAFT_FX_SNAPSHOT_REPLY:
+                snapshot_recv_reply(n, fx);
                 break;
         case RAFT_FX_SEND:
                 peers_send(n, &fx->msg);
@@ -257,6 +267,8 @@ void node_after_input(struct node *n, int rc, const char *what)
         n->in_effects = false;
         if (applied && n->cb.on_commit && !n->stopped)
                 n->cb.on_commit(n->cb.user);
+        if (applied && !n->stopped)
+                snapshot_take_maybe(n);
         if (n->started && !n->stopped)
                 net_timer_start(n->loop, &n->tick, (int64_t)raft_next_deadline(n->raft),
                                 on_tick, n);
@@ -278,19 +290,82 @@ struct replay_ctx {
         struct raft *raft;
         char *err;
         size_t err_len;
+        struct node *node;
+        uint64_t base_seq;              /* the snapshot file loaded, 0: none */
+        raft_index_t base_index;
 };
 
+/* The newest snapshot file (contract: docs/storage-format.md): the state machine, then the
+ * core's base (index, term, configuration), its term and vote, and its log tail. */
 static int replay_snapshot(void *ud, const struct snapshot_meta *meta, const uint8_t *data,
                            size_t len)
 {
         struct replay_ctx *c = ud;
+        struct node *n = c->node;
+        struct raft_event tail = { .type = 0 };
+        struct raft_config cfg = { 0 };
+        struct kv_options ko;
+        struct kv *kv = NULL;
+        char why[256];
+        int r;
 
-        (void)meta;
-        (void)data;
-        (void)len;
-        snprintf(c->err, c->err_len, "the data directory holds a snapshot, which this "
-                                     "version cannot restore yet (issue 7)");
-        return -ENOTSUP;
+        kv_options_default(&ko);
+        if (n->cfg->session_ttl_ms)
+                ko.session_ttl_ms = n->cfg->session_ttl_ms;
+        r = kv_snapshot_decode(data, len, &ko, &kv, why, sizeof(why));
+        if (r < 0) {
+                snprintf(c->err, c->err_len, "the snapshot of event %llu in %s: its state "
+                         "machine does not decode: %s", (unsigned long long)meta->seq,
+                         n->cfg->data_dir, why);
+                return r;
+        }
+        if (raft_config_decode(meta->config, meta->config_len, &cfg) < 0) {
+                snprintf(c->err, c->err_len, "the snapshot of event %llu in %s: its "
+                         "configuration does not decode", (unsigned long long)meta->seq,
+                         n->cfg->data_dir);
+                r = -EBADMSG;
+                goto out;
+        }
+        if (meta->tail_len > 0) {
+                r = event_decode(meta->seq, RAFT_EV_ENTRIES, meta->tail, meta->tail_len, &tail);
+                if (r < 0) {
+                        snprintf(c->err, c->err_len, "the snapshot of event %llu in %s: its "
+                                 "log tail does not decode: %s", (unsigned long long)meta->seq,
+                                 n->cfg->data_dir, strerror(-r));
+                        goto out;
+                }
+        }
+        r = raft_replay_base(c->raft, meta->seq, meta->index, meta->term, &cfg);
+        if (r >= 0)
+                r = raft_replay_base_vote(c->raft, meta->vote_term, meta->voted_for);
+        if (r >= 0 && tail.type == RAFT_EV_ENTRIES)
+                r = raft_replay_base_entries(c->raft, tail.entries.entries, tail.entries.n);
+        if (r < 0) {
+                snprintf(c->err, c->err_len, "the snapshot of event %llu (index %llu) in %s "
+                         "does not fit the core: %s", (unsigned long long)meta->seq,
+                         (unsigned long long)meta->index, n->cfg->data_dir, raft_rc_str(r));
+                r = -EBADMSG;
+                goto out;
+        }
+        kv_free(n->kv);
+        n->kv = kv;
+        kv = NULL;
+        raft_config_clear(&n->snap_config);
+        n->snap_config = cfg;
+        cfg = (struct raft_config){ 0 };
+        c->base_seq = meta->seq;
+        c->base_index = meta->index;
+        log_info(n->log, "%s: loaded the snapshot of index %llu (event %llu, %zu keys, %zu "
+                 "log entries after it)", n->cfg->id, (unsigned long long)meta->index,
+                 (unsigned long long)meta->seq, kv_count(n->kv),
+                 tail.type == RAFT_EV_ENTRIES ? tail.entries.n : (size_t)0);
+        r = 0;
+out:
+        if (tail.type == RAFT_EV_ENTRIES)
+                raft_event_clear(&tail);
+        raft_config_clear(&cfg);
+        kv_free(kv);
+        return r;
 }
 
 static int replay_event(void *ud, uint64_t seq, uint8_t type, const uint8_t *payload,
@@ -305,6 +380,17 @@ static int replay_event(void *ud, uint64_t seq, uint8_t type, const uint8_t *pay
                 snprintf(c->err, c->err_len, "event %llu (type %u) does not decode: %s",
                          (unsigned long long)seq, type, strerror(-r));
                 return r;
+        }
+        /* A SnapshotTaken beyond the file loaded: that file is missing (contract 1). */
+        if (ev.type == RAFT_EV_SNAPSHOT && (c->base_seq == 0 ||
+                                            ev.snapshot.index > c->base_index)) {
+                snprintf(c->err, c->err_len, "event %llu (SnapshotTaken, index %llu) refers to "
+                         "a snapshot file that is missing from %s (%s); refusing to start "
+                         "without it", (unsigned long long)seq,
+                         (unsigned long long)ev.snapshot.index, c->node->cfg->data_dir,
+                         c->base_seq ? "the newest there is older" : "there is none");
+                raft_event_clear(&ev);
+                return -ENOENT;
         }
         r = raft_replay(c->raft, &ev);
         raft_event_clear(&ev);
@@ -337,7 +423,7 @@ static int open_log(struct node *n, char *err, size_t err_len)
                 .on_durable = on_durable,
                 .on_error = on_storage_error,
         };
-        struct replay_ctx rc = { .raft = n->raft, .err = err, .err_len = err_len };
+        struct replay_ctx rc = { .raft = n->raft, .err = err, .err_len = err_len, .node = n };
         struct recovery_callbacks cb = {
                 .snapshot = replay_snapshot,
                 .event = replay_event,
@@ -358,6 +444,12 @@ static int open_log(struct node *n, char *err, size_t err_len)
         }
         if (evlog_open_warning(n->evlog)[0])
                 log_warning(n->log, "%s", evlog_open_warning(n->evlog));
+        /* The snapshot policy's sizes (blocking here is fine: before the loop runs). */
+        r = evlog_newest_snapshot(n->evlog, &(uint64_t){ 0 }, &n->snap_bytes);
+        if (r < 0)
+                log_warning(n->log, "measuring the newest snapshot in %s: %s",
+                            n->cfg->data_dir, strerror(-r));
+        n->log_bytes = evlog_log_bytes(n->evlog);
         return 0;
 }
 
@@ -394,6 +486,9 @@ int node_new(const struct node_options *opts, struct node **ret, char *err, size
         ro.election_min_ms = n->cfg->election_timeout_min_ms;
         ro.election_max_ms = n->cfg->election_timeout_max_ms;
         ro.heartbeat_ms = n->cfg->heartbeat_ms;
+        ro.snapshot_factor = n->cfg->snapshot_factor;
+        ro.snapshot_min_bytes = n->cfg->snapshot_min_bytes;
+        ro.snapshot_trailing = n->cfg->snapshot_trailing;
         if (n->cfg->max_message_size > 0 && n->cfg->max_message_size / 2 < ro.max_batch_bytes)
                 ro.max_batch_bytes = n->cfg->max_message_size / 2;
         r = raft_new(&ro, &n->raft);
@@ -434,6 +529,7 @@ fail:
         if (n) {
                 free(n->wake);
                 kv_free(n->kv);
+                raft_config_clear(&n->snap_config);
                 raft_free(n->raft);
                 raft_output_free(&n->out);
                 free(n);
@@ -508,6 +604,9 @@ void node_stop(struct node *n)
                 return;
         n->stopped = true;
         net_timer_cancel(n->loop, &n->tick);
+        snapshot_take_stop(n);
+        snapshot_send_stop(n);
+        snapshot_recv_stop(n);
         kv_service_stop(n);
         peers_stop(n);
         raft_output_reset(&n->out);
@@ -533,6 +632,7 @@ void node_free(struct node *n)
                 free(n->wake);
         peers_free(n);
         kv_free(n->kv);
+        raft_config_clear(&n->snap_config);
         raft_free(n->raft);
         raft_output_free(&n->out);
         free(n);

@@ -178,6 +178,16 @@ struct node {
         struct kv_req_list forwarding;  /* forward.c: requests on their way to the leader */
         struct kv_req_list parked;      /* forward.c: failed forwards waiting for a retry */
         struct net_timer fwd_retry;     /* forward.c: the earliest parked retry or deadline */
+        /* Snapshots (snapshot_take.c, snapshot_send.c, snapshot_recv.c). */
+        struct snap_take *snap_take;    /* the snapshot being written, or NULL */
+        struct snap_recv *snap_recv;    /* the InstallSnapshot being received, or NULL */
+        struct snap_send *snap_sends;   /* streams to followers (a list) */
+        uint64_t snap_bytes;            /* size of the newest snapshot file (0: none) */
+        int64_t snap_retry_ms;          /* after a failed snapshot: no automatic one before */
+        uint64_t log_bytes;             /* estimate of the log since the newest snapshot */
+        struct raft_config snap_config; /* configuration as of the newest snapshot's index */
+        struct kv *restore_kv;          /* a received snapshot's state, for its RESTORE */
+        raft_index_t restore_index;
 };
 
 /* node.c */
@@ -245,3 +255,35 @@ void admin_service_methods(struct node *n, struct net_method *m);
  * PERMISSION_DENIED with a sentence in why. admin_socket names the socket in the sentence. */
 grpc_status_code admin_authorize(const struct net_peer *peer, const char *admin_socket,
                                  char *why, size_t why_len);
+
+/* ---- snapshots ------------------------------------------------------------------------ */
+
+/* snapshot_take.c: the snapshot policy (checked after applies) and the writer, a fork()ed
+ * child (the loop only pauses for fork). admin_call (may be NULL) is answered with the
+ * snapshot's index, term and size, or an error. Returns 0 when a snapshot is being
+ * written (or admin_call was attached to the one already running), else a negative errno
+ * with a sentence in why (admin_call not answered). */
+int snapshot_take_start(struct node *n, struct net_call *admin_call, char *why, size_t len);
+void snapshot_take_maybe(struct node *n);
+/* The configuration as of `index` (<= the last applied): the last CONFIG entry at or before
+ * it in the log, else n->snap_config. 0 or -ENOMEM. */
+int snapshot_config_at(struct node *n, raft_index_t index, struct raft_config *ret);
+/* Every event the core emits (PERSIST) or replays passes here: SnapshotTaken sets
+ * n->snap_config; the others grow n->log_bytes (the policy's estimate). */
+void snapshot_note_event(struct node *n, const struct raft_event *ev);
+/* node_stop(): kills the writer, joins its thread, answers waiting admin calls. */
+void snapshot_take_stop(struct node *n);
+
+/* snapshot_send.c: RAFT_FX_SEND_SNAPSHOT: streams the newest snapshot file to the peer,
+ * then raft_snapshot_sent(). */
+void snapshot_send_start(struct node *n, const struct raft_effect *fx);
+void snapshot_send_stop(struct node *n);
+
+/* snapshot_recv.c: the server side of InstallSnapshot (raft_service.c routes the stream
+ * here), RAFT_FX_RESTORE and RAFT_FX_SNAPSHOT_REPLY. */
+void snapshot_recv_message(struct node *n, struct net_call *call, const struct net_msg *msg);
+void snapshot_recv_half_close(struct node *n, struct net_call *call);
+void snapshot_recv_cancel(struct node *n, struct net_call *call);
+void snapshot_recv_restore(struct node *n, const struct raft_effect *fx);
+void snapshot_recv_reply(struct node *n, const struct raft_effect *fx);
+void snapshot_recv_stop(struct node *n);

@@ -136,17 +136,20 @@ static void on_cancel(struct net_call *call, void *user)
         peers_forget_call(user, call);
 }
 
+/* InstallSnapshot (client stream): snapshot_recv.c checks and receives it. */
 static void on_install_snapshot(struct net_call *call, const struct net_msg *msg, void *user)
 {
-        (void)msg;
-        (void)user;
-        net_call_finish(call, GRPC_STATUS_UNIMPLEMENTED,
-                        "InstallSnapshot arrives with snapshots (issue 7)");
+        snapshot_recv_message(user, call, msg);
 }
 
 static void on_install_snapshot_end(struct net_call *call, void *user)
 {
-        on_install_snapshot(call, NULL, user);
+        snapshot_recv_half_close(user, call);
+}
+
+static void on_install_snapshot_cancel(struct net_call *call, void *user)
+{
+        snapshot_recv_cancel(user, call);
 }
 
 void raft_service_methods(struct node *n, struct net_method *m)
@@ -187,10 +190,10 @@ void raft_service_methods(struct node *n, struct net_method *m)
         m[4] = (struct net_method){
                 .path = MSG_PATH_INSTALL_SNAPSHOT,
                 .kind = NET_METHOD_CLIENT_STREAM,
-                .input = NULL,
+                .input = &raftgrpc__install_snapshot_stream__descriptor,
                 .on_message = on_install_snapshot,
                 .on_half_close = on_install_snapshot_end,
-                .on_cancel = on_cancel,
+                .on_cancel = on_install_snapshot_cancel,
                 .user = n,
         };
 }
