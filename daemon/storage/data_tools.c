@@ -46,6 +46,7 @@ struct tool_ctx {
         uint64_t vote_term;
         char vote[64];
         uint64_t max_index;
+        size_t snap_tail_entries;
 };
 
 /* Decodes one event into a json-c object (also used for the plain format). */
@@ -176,20 +177,70 @@ static int on_event(void *ud, uint64_t seq, uint8_t type, const uint8_t *p, size
         return 0;
 }
 
+/* The snapshot's log tail (an EntriesAppended payload) as a json array of
+ * its entries; NULL if it does not decode (damage, like an event). */
+static struct json_object *tail_json(struct tool_ctx *c, const struct snapshot_meta *m)
+{
+        Rafktor__Events__EntriesAppended *t;
+        struct json_object *a = json_object_new_array();
+
+        if (m->tail_len == 0)
+                return a;
+        t = rafktor__events__entries_appended__unpack(NULL, m->tail_len, m->tail);
+        if (!t) {
+                json_object_put(a);
+                return NULL;
+        }
+        for (size_t i = 0; i < t->n_entries; i++) {
+                const Raftgrpc__LogEntry *e = t->entries[i];
+                struct json_object *eo = json_object_new_object();
+                json_object_object_add(eo, "index", json_object_new_uint64(e->index));
+                json_object_object_add(eo, "term", json_object_new_uint64(e->term));
+                json_object_object_add(eo, "type",
+                                       json_object_new_string(entry_type_name(e->type)));
+                json_object_object_add(eo, "data_len", json_object_new_uint64(e->data.len));
+                json_object_array_add(a, eo);
+                if (e->index > c->max_index)
+                        c->max_index = e->index;
+        }
+        rafktor__events__entries_appended__free_unpacked(t, NULL);
+        return a;
+}
+
+/* The newest snapshot: it also starts the raft state the events continue
+ * (term, vote, highest index), since compaction removed the events before. */
 static int on_snapshot(void *ud, const struct snapshot_meta *m, const uint8_t *data, size_t len)
 {
         struct tool_ctx *c = ud;
-        struct json_object *o, *s;
+        struct json_object *o, *s, *tail;
+        char crc[16];
 
-        if (!c->print)
+        c->last_term = m->vote_term;
+        c->vote_term = m->vote_term;
+        snprintf(c->vote, sizeof(c->vote), "%s", m->voted_for);
+        if (m->index > c->max_index)
+                c->max_index = m->index;
+        tail = tail_json(c, m);
+        if (!tail)
+                return -EBADMSG; /* checksum-valid tail that does not decode */
+        c->snap_tail_entries = json_object_array_length(tail);
+        if (!c->print) {
+                json_object_put(tail);
                 return 0;
+        }
         o = json_object_new_object();
         s = json_object_new_object();
+        snprintf(crc, sizeof(crc), "0x%08" PRIx32, m->data_crc);
         json_object_object_add(s, "seq", json_object_new_uint64(m->seq));
         json_object_object_add(s, "index", json_object_new_uint64(m->index));
         json_object_object_add(s, "term", json_object_new_uint64(m->term));
+        json_object_object_add(s, "vote_term", json_object_new_uint64(m->vote_term));
+        json_object_object_add(s, "voted_for", json_object_new_string(m->voted_for));
         json_object_object_add(s, "configuration_len", json_object_new_uint64(m->config_len));
+        json_object_object_add(s, "tail_len", json_object_new_uint64(m->tail_len));
         json_object_object_add(s, "data_len", json_object_new_uint64(len));
+        json_object_object_add(s, "data_crc", json_object_new_string(crc));
+        json_object_object_add(s, "tail", tail);
         json_object_object_add(o, "snapshot", s);
         if (c->json) {
                 fprintf(c->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -257,6 +308,14 @@ int data_tools_verify(const struct storage_io *io, const char *dir, FILE *out, F
                         fprintf(out, "snapshot: index %" PRIu64 ", term %" PRIu64
                                 ", covers events up to %" PRIu64 "\n",
                                 res.snapshot.index, res.snapshot.term, res.snapshot.seq);
+                if (res.has_snapshot)
+                        fprintf(out, "snapshot raft state: term %" PRIu64 ", voted for %s, "
+                                "log tail %zu entries (%zu bytes), data %" PRIu64
+                                " bytes (crc32 0x%08" PRIx32 ")\n",
+                                res.snapshot.vote_term,
+                                res.snapshot.voted_for[0] ? res.snapshot.voted_for : "nobody",
+                                c.snap_tail_entries, res.snapshot.tail_len,
+                                res.snapshot.data_len, res.snapshot.data_crc);
                 else
                         fprintf(out, "snapshot: none\n");
                 fprintf(out, "verdict: %s\n", code == DATA_TOOLS_INTACT

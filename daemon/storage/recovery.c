@@ -146,10 +146,8 @@ static int scan_snapshots(const struct storage_io *io, const char *dir, const ch
                 if (r == 0 && newest) {
                         ret->has_snapshot = true;
                         ret->snapshot = v.meta;
-                        ret->snapshot.config = NULL;
-                        ret->snapshot.config_len = 0;
+                        ret->snapshot.config = NULL; /* lengths kept */
                         ret->snapshot.tail = NULL;
-                        ret->snapshot.tail_len = 0;
                         if (cb && cb->snapshot) {
                                 r = cb->snapshot(cb->ud, &v.meta, v.data, v.data_len);
                                 if (r)

@@ -41,7 +41,7 @@ struct recovery_segment {
 
 struct recovery_result {
         bool has_snapshot;
-        struct snapshot_meta snapshot; /* config not kept (NULL) */
+        struct snapshot_meta snapshot; /* config and tail not kept (NULL), lengths are */
         size_t n_snapshots;
         uint64_t *snapshot_seqs;       /* every snapshot file, ascending */
 

@@ -82,6 +82,11 @@ int snapshot_parse(const uint8_t *buf, size_t len, struct snapshot_view *ret, co
 
 /* ---- streaming writer ----------------------------------------------------------------- */
 
+/* One writer is used by one thread at a time. With fork() (the BGSAVE way):
+ * the parent calls begin, forks; the child appends, finishes and _exit()s
+ * with finish's verdict (it never publishes or aborts: the file is the
+ * parent's); the parent waits for it, then calls snapshot_writer_adopt()
+ * and publish, or abort if the child failed. */
 struct snapshot_writer;
 
 /* Creates a uniquely named temp file DIR/snapshot-XXXXXXXXXXXXXXXX.tmp
@@ -105,6 +110,12 @@ int snapshot_writer_finish(struct snapshot_writer *w, const struct snapshot_meta
  * return. If the rename fails the temp file is removed; if the directory
  * fsync fails the complete file may or may not keep its name. */
 int snapshot_writer_publish(struct snapshot_writer *w, struct storage_error *err);
+/* In the parent of a fork()ed child that finished w's file (see above):
+ * reads the temp file's header back, checks it is complete (header
+ * checksum, lengths against the file size, this node's id) and takes seq,
+ * data_len and data_crc from it, so publish can follow. -EBADMSG naming the
+ * temp file if the child did not finish it. */
+int snapshot_writer_adopt(struct snapshot_writer *w, struct storage_error *err);
 /* Removes the temp file and frees w (NULL: nothing). Any time before publish. */
 void snapshot_writer_abort(struct snapshot_writer *w);
 uint32_t snapshot_writer_data_crc(const struct snapshot_writer *w);

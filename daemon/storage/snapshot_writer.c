@@ -244,6 +244,45 @@ int snapshot_writer_finish(struct snapshot_writer *w, const struct snapshot_meta
         return 0;
 }
 
+int snapshot_writer_adopt(struct snapshot_writer *w, struct storage_error *err)
+{
+        uint8_t hdr[SNAPSHOT_HEADER_SIZE];
+        struct snapshot_header h;
+        const char *why = NULL;
+        uint64_t size, bad_off;
+        ssize_t n;
+        int r;
+
+        if (w->state != W_WRITING || w->data_len != 0)
+                return storage_error_set(err, -EINVAL, w->tmp, STORAGE_NO_OFFSET,
+                                         "snapshot_writer_adopt: this process wrote to the "
+                                         "snapshot itself");
+        r = w->io->size(w->io->ctx, w->fd, &size);
+        if (r < 0)
+                return storage_error_set(err, r, w->tmp, STORAGE_NO_OFFSET,
+                                         "cannot get the size of the snapshot temp file: %s",
+                                         strerror(-r));
+        n = w->io->pread(w->io->ctx, w->fd, hdr, sizeof(hdr), 0);
+        if (n < 0)
+                return storage_error_set(err, (int)n, w->tmp, 0,
+                                         "cannot read the snapshot temp file header: %s",
+                                         strerror((int)-n));
+        r = snapshot_header_parse(hdr, (size_t)n, size, &h, &why, &bad_off);
+        if (r < 0)
+                return storage_error_set(err, r, w->tmp, bad_off,
+                                         "snapshot temp file was not finished: %s", why);
+        if (strcmp(h.node_id, w->node_id) != 0)
+                return storage_error_set(err, -EBADMSG, w->tmp, 72,
+                                         "snapshot temp file belongs to node \"%s\", this "
+                                         "node is \"%s\"", h.node_id, w->node_id);
+        w->seq = h.seq;
+        w->data_len = h.data_len;
+        w->written = h.data_len;
+        w->data_crc = h.data_crc;
+        w->state = W_FINISHED;
+        return 0;
+}
+
 static void writer_free(struct snapshot_writer *w)
 {
         if (w->fd >= 0)

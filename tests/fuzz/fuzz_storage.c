@@ -2,13 +2,15 @@
  *
  * Owns: feeding arbitrary bytes to the segment parser (segment_scan, which
  * parses the header and every record and classifies damage) and to the
- * snapshot parser (snapshot_parse), and checking their invariants.
+ * snapshot parsers of format 2 (snapshot_parse, snapshot_header_parse), and
+ * checking their invariants.
  *
  * Must never: write files; it only parses memory.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "daemon/storage/segment.h"
 #include "daemon/storage/snapshot.h"
@@ -37,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         struct walk w = { .len = size, .prev_end = SEGMENT_HEADER_SIZE };
         struct segment_scan sc;
+        struct snapshot_header h;
         struct snapshot_view v;
         const char *why = NULL;
         uint64_t bad_off;
@@ -47,10 +50,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (sc.valid_end > size || (sc.damage == SEGMENT_INTACT && sc.valid_end != size)))
                 abort();
         if (snapshot_parse(data, size, &v, &why, &bad_off) == 0) {
-                if (SNAPSHOT_HEADER_SIZE + v.meta.config_len + v.data_len != size)
+                /* Format 2: header, data, config, tail fill the file exactly;
+                 * the ids are terminated; seq > 0. */
+                if (SNAPSHOT_HEADER_SIZE + v.data_len + v.meta.config_len + v.meta.tail_len !=
+                            size ||
+                    v.data != data + SNAPSHOT_HEADER_SIZE || v.meta.data_len != v.data_len ||
+                    (v.meta.config_len &&
+                     v.meta.config != data + SNAPSHOT_HEADER_SIZE + v.data_len) ||
+                    (v.meta.tail_len && v.meta.tail != data + size - v.meta.tail_len) ||
+                    !memchr(v.node_id, 0, sizeof(v.node_id)) ||
+                    !memchr(v.meta.voted_for, 0, sizeof(v.meta.voted_for)) || v.meta.seq == 0)
                         abort();
         } else if (!why || bad_off > size) {
                 abort();
         }
+        /* The header parser alone (what the streaming reader runs) never
+         * accepts what the whole-file parser refuses for a header reason. */
+        if (snapshot_header_parse(data, size, size, &h, &why, &bad_off) == 0 &&
+            h.data_len + h.config_len + h.tail_len + SNAPSHOT_HEADER_SIZE != size)
+                abort();
         return 0;
 }
