@@ -486,8 +486,11 @@ int node_new(const struct node_options *opts, struct node **ret, char *err, size
         ro.election_min_ms = n->cfg->election_timeout_min_ms;
         ro.election_max_ms = n->cfg->election_timeout_max_ms;
         ro.heartbeat_ms = n->cfg->heartbeat_ms;
-        ro.snapshot_factor = n->cfg->snapshot_factor;
-        ro.snapshot_min_bytes = n->cfg->snapshot_min_bytes;
+        /* 0 (a config built by hand, as in tests): the core's defaults. */
+        if (n->cfg->snapshot_factor)
+                ro.snapshot_factor = n->cfg->snapshot_factor;
+        if (n->cfg->snapshot_min_bytes)
+                ro.snapshot_min_bytes = n->cfg->snapshot_min_bytes;
         ro.snapshot_trailing = n->cfg->snapshot_trailing;
         if (n->cfg->max_message_size > 0 && n->cfg->max_message_size / 2 < ro.max_batch_bytes)
                 ro.max_batch_bytes = n->cfg->max_message_size / 2;
