@@ -67,8 +67,6 @@ static void storage_check(struct node *n)
                            "acknowledging writes again", n->cfg->id, n->cfg->data_dir);
                 r = raft_storage_recovered(n->raft, node_now(n), &n->out);
                 node_after_input(n, r, "raft_storage_recovered");
-                if (n->cb.on_storage_error)
-                        n->cb.on_storage_error(n->cb.user, 0, "");
         }
         r = raft_persisted(n->raft, node_now(n), evlog_durable(n->evlog), &n->out);
         node_after_input(n, r, "raft_persisted");

@@ -3,7 +3,7 @@
 # Owns: the nemesis log and every fault: kill -9 + restart (a random node, the leader, a
 # majority at once, a majority in turn), SIGSTOP/SIGCONT (a random node, the leader),
 # partitions (halves, the leader isolated, one node cut off one way, a bridge), a full
-# disk (then freed). Each nemesis starts its fault, holds it, and heals it before
+# disk (then freed: the node must recover without a restart). Each nemesis starts its fault, holds it, and heals it before
 # returning; nem_heal_all undoes whatever is left. Choices come from bash's RANDOM seeded
 # with the run's seed, so a seed replays the same sequence of faults (their timing against
 # the cluster is real time).
@@ -123,10 +123,14 @@ nem_part_bridge() {
         nem_log "healed"
 }
 
-# The node's tmpfs filled with a file until ENOSPC, held, then the file removed. Records
-# what the node does: storage_error in Status, and whether it clears by itself.
+# The node's tmpfs filled with a file until ENOSPC, held, then the file removed (the node is
+# never restarted). A node that hit the full disk (storage_error in Status while full) must
+# recover by itself: its storage error clears within DISK_RECOVER_MS and it catches up with
+# the leader (its applied index reaches the commit index the leader had then). Counted in
+# DISK_FULL (nodes that hit it) and DISK_RECOVERED; one that does not come back is counted
+# in DISK_STUCK, which makes the run's verdict disk-not-recovered.
 nem_disk_full() {
-        local i err
+        local i err t0
         i=$(pick_node)
         running "$i" || return 0
         dd if=/dev/zero of="$RUN_DIR/n$i/fill" bs=64k 2>/dev/null
@@ -134,20 +138,38 @@ nem_disk_full() {
         hold
         err=$(status_field "$i" storage_error)
         rm -f "$RUN_DIR/n$i/fill"
+        t0=$(now_ms)
         nem_log "disk freed on n$i (storage_error while full: ${err:-no answer})"
-        if [ "$err" = yes ]; then
-                if wait_for 2000 storage_ok "$i"; then
-                        nem_log "n$i recovered by itself"
-                else
-                        DISK_RESTARTS=$(( ${DISK_RESTARTS:-0} + 1 ))
-                        nem_log "n$i keeps its storage error after the disk was freed:" \
-                                "restarted (kill -9)"
-                        node_kill "$i"
-                        node_start "$i" || return 1
-                fi
+        [ "$err" = yes ] || return 0
+        DISK_FULL=$(( ${DISK_FULL:-0} + 1 ))
+        if ! wait_for "${DISK_RECOVER_MS:-5000}" storage_ok "$i"; then
+                DISK_STUCK=$(( ${DISK_STUCK:-0} + 1 ))
+                nem_log "n$i keeps its storage error ${DISK_RECOVER_MS:-5000} ms after the" \
+                        "disk was freed: NOT RECOVERED"
+                return 0
         fi
+        nem_log "n$i: storage error cleared by itself after $(( $(now_ms) - t0 )) ms"
+        if ! wait_caught_up "$i" "${DISK_RECOVER_MS:-5000}"; then
+                DISK_STUCK=$(( ${DISK_STUCK:-0} + 1 ))
+                nem_log "n$i cleared its storage error but did not catch up: NOT RECOVERED"
+                return 0
+        fi
+        DISK_RECOVERED=$(( ${DISK_RECOVERED:-0} + 1 ))
+        nem_log "n$i recovered by itself and caught up after $(( $(now_ms) - t0 )) ms"
 }
 storage_ok() { [ "$(status_field "$1" storage_error)" = - ]; }
+# wait_caught_up I TIMEOUT_MS: nI's applied index reaches the commit index the leader
+# reports now (no leader known: the highest commit index any node reports).
+wait_caught_up() {
+        local i=$1 target=0 l k c
+        l=$(leader_now)
+        for k in ${l:-$(seq 1 "$N_NODES")}; do
+                c=$(status_field "$k" commit)
+                [ "${c:-0}" -gt "$target" ] && target=$c
+        done
+        wait_for "$2" applied_at_least "$i" "$target"
+}
+applied_at_least() { [ "$(status_field "$1" applied)" -ge "$2" ] 2>/dev/null; }
 
 # nem_one: one random nemesis from NEMESES; counts it.
 nem_one() {

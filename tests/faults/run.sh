@@ -7,7 +7,8 @@
 # then every fault is healed, fclient reads every key through every node and waits for the
 # members' state hashes to agree, and the history is checked (linearizability per key,
 # exactly-once probes). One summary line per run:
-#     run SEED: ops=N ok=O fail=F unknown=U nemeses=E disk_restarts=D verdict=V (T s)
+#     run SEED: ops=N ok=O fail=F unknown=U nemeses=E disk_full=D/R verdict=V (T s)
+# (disk_full=D/R: D nodes hit a full disk, R of them recovered by themselves)
 # A run that is not "ok" keeps its directory (history, nemesis.log, node logs, data dirs)
 # and prints the command that replays its seed.
 #
@@ -85,7 +86,7 @@ one_run() {
         local s=$1 start hist chk fin i
         start=$(now_ms)
         RANDOM=$s
-        NEM_EVENTS=0 DISK_RESTARTS=0
+        NEM_EVENTS=0 DISK_FULL=0 DISK_RECOVERED=0 DISK_STUCK=0
         CUR_DIR=$(mktemp -d /tmp/rafktor-faults.XXXXXX)
         KEEP_CUR=0
         hist=$CUR_DIR/history
@@ -139,6 +140,8 @@ one_run() {
                 's/^check: ops=\([0-9]*\) ok=\([0-9]*\) fail=\([0-9]*\) unknown=\([0-9]*\).*/'\
 '\1 \2 \3 \4/p' \
                 "$CUR_DIR/check.out" 2>/dev/null)
+        # a node whose disk was freed must have come back without a restart
+        [ "${DISK_STUCK:-0}" -gt 0 ] && [ "$VERDICT" = ok ] && VERDICT=disk-not-recovered
         for i in $(seq 1 "${N_NODES:-0}"); do
                 if running "$i" && ! kill -0 "${PID[$i]}" 2>/dev/null; then
                         echo "n$i (pid ${PID[$i]}) exited by itself" >> "$CUR_DIR/nemesis.log"
@@ -151,7 +154,8 @@ one_run() {
         fi
         run_teardown
         SUMMARY="run $s: ops=${ops:-0} ok=${ok:-0} fail=${fail:-0} unknown=${unknown:-0}"
-        SUMMARY="$SUMMARY nemeses=$NEM_EVENTS disk_restarts=$DISK_RESTARTS verdict=$VERDICT"
+        SUMMARY="$SUMMARY nemeses=$NEM_EVENTS disk_full=$DISK_FULL/$DISK_RECOVERED"
+        SUMMARY="$SUMMARY verdict=$VERDICT"
         SUMMARY="$SUMMARY ($(( ($(now_ms) - start) / 1000 )) s)"
         echo "$SUMMARY"
         if [ "$KEEP_CUR" = 1 ]; then
@@ -181,6 +185,8 @@ while [ "$soak" = 1 ] || [ "$total" -lt "$runs" ]; do
         total=$(( total + 1 ))
         ops_total=$(( ops_total + ${ops:-0} ))
         nem_total=$(( nem_total + NEM_EVENTS ))
+        disk_total=$(( ${disk_total:-0} + DISK_FULL ))
+        disk_rec_total=$(( ${disk_rec_total:-0} + DISK_RECOVERED ))
         if [ "$VERDICT" = "$expect" ] ||
            { [ "$expect" = anomaly ] && [ "$VERDICT" = diverged ]; }; then
                 good=$(( good + 1 ))
@@ -188,8 +194,9 @@ while [ "$soak" = 1 ] || [ "$total" -lt "$runs" ]; do
                 bad=$(( bad + 1 ))
         fi
         [ "$soak" = 1 ] && echo "tally: runs=$total as-expected=$good other=$bad" \
-                "ops_checked=$ops_total nemeses=$nem_total"
+                "ops_checked=$ops_total nemeses=$nem_total" \
+                "disk_full=$disk_total/$disk_rec_total"
 done
 echo "faults: runs=$total as-expected($expect)=$good other=$bad ops_checked=$ops_total" \
-        "nemeses=$nem_total"
+        "nemeses=$nem_total disk_full=${disk_total:-0}/${disk_rec_total:-0}"
 [ "$bad" -eq 0 ]

@@ -98,15 +98,14 @@ static bool leader_other_than(void *arg)
         return false;
 }
 
-/* Recovered: the callback said so, no storage error, the core no longer failed, and
- * everything the core handed out is durable. */
+/* Recovered: no storage error, the core no longer failed, and everything the core handed
+ * out is durable. */
 static bool recovered(void *arg)
 {
         struct node_wait *w = arg;
         struct raft_status st;
 
-        if (w->c->n[w->i].storage_error_code != 0 ||
-            node_storage_error(w->c->n[w->i].node)[0] != '\0')
+        if (node_storage_error(w->c->n[w->i].node)[0] != '\0')
                 return false;
         node_raft_status(w->c->n[w->i].node, &st);
         return !st.storage_failed && st.durable_seq == st.last_seq;
