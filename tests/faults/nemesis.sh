@@ -3,10 +3,10 @@
 # Owns: the nemesis log and every fault: kill -9 + restart (a random node, the leader, a
 # majority at once, a majority in turn), SIGSTOP/SIGCONT (a random node, the leader),
 # partitions (halves, the leader isolated, one node cut off one way, a bridge), a full
-# disk (then freed: the node must recover without a restart). Each nemesis starts its fault, holds it, and heals it before
-# returning; nem_heal_all undoes whatever is left. Choices come from bash's RANDOM seeded
-# with the run's seed, so a seed replays the same sequence of faults (their timing against
-# the cluster is real time).
+# disk (then freed: the node must recover without a restart). Each nemesis starts its
+# fault, holds it, and heals it before returning; nem_heal_all undoes whatever is left.
+# Choices come from bash's RANDOM seeded with the run's seed, so a seed replays the same
+# sequence of faults (their timing against the cluster is real time).
 # Must never leave a fault in place after nem_heal_all.
 
 NEMESES="kill_random kill_leader kill_majority kill_rolling pause_random pause_leader
