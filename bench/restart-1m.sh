@@ -11,8 +11,16 @@
 # read (bench-client wait-serving, probing every 5 ms; measured by this script, so it
 # includes starting the probe, about 10 ms). Must never leave a member running.
 #
+# With -S (rafktor), before the restarts: the snapshot figures of issue 7. Snapshots are
+# left to the policy during the load (its journal lines are printed), then `raftctl
+# snapshot` on the leader (write time and the loop's pause for fork(), from its journal
+# line); then a follower is stopped, 1000 more keys are written, the leader snapshots again
+# (snapshot_trailing = 0, so the follower is behind the log start) and the follower is
+# started: the leader's InstallSnapshot line gives the bytes, seconds and MiB/s, and the
+# time until the follower caught up is measured here.
+#
 # usage: bench/restart-1m.sh [-n COUNT] [-v VALUE_SIZE] [-i INFLIGHT] [-r RESTARTS]
-#            [-s SYSTEMS] [-P PROFILE_DIR]
+#            [-s SYSTEMS] [-P PROFILE_DIR] [-S]
 # Defaults: -n 1000000 -v 32 -i 256 -r 5 -s etcd,rafktor. With -P, the last restart of each
 # system runs under `perf record -e cpu-clock` (attached right after the start, until
 # serving) and the top functions are printed. Environment: BUILD, KEEP.
@@ -20,6 +28,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 COUNT=1000000 VALUE_SIZE=32 INFLIGHT=256 RESTARTS=5 SYSTEMS=etcd,rafktor PROFILE_DIR=
+SNAPSHOTS=
 while [ $# -gt 0 ]; do
         case "$1" in
         -n) COUNT=$2; shift 2 ;;
@@ -28,6 +37,7 @@ while [ $# -gt 0 ]; do
         -r) RESTARTS=$2; shift 2 ;;
         -s) SYSTEMS=$2; shift 2 ;;
         -P) PROFILE_DIR=$2; shift 2 ;;
+        -S) SNAPSHOTS=1; shift ;;
         -h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
         esac
@@ -56,6 +66,34 @@ memory_report() {
         done
 }
 
+# snapshot_report: the -S figures (rafktor only; see the top of this file).
+snapshot_report() {
+        local raftctl=$BUILD/cli/raftctl f out index t0
+        f=$(( LEADER % 3 + 1 ))
+        echo "rafktor snapshots taken by the policy during the load:"
+        grep -h "snapshot of index .* written" "$DATA"/n*.log | sed 's/ \[NODE_ID.*//'
+        out=$("$raftctl" -e "unix:$DATA/n$LEADER.sock" --json --timeout 600s snapshot) ||
+                die "rafktor: raftctl snapshot on member $LEADER failed: $out"
+        index=$(echo "$out" | sed -n 's/.*"index": *\([0-9]*\).*/\1/p')
+        echo "rafktor raftctl snapshot on the leader (member $LEADER):" \
+             "$(grep -h "snapshot of index $index .* written" "$DATA/n$LEADER.log" |
+                sed 's/.*rafktord: //; s/ \[NODE_ID.*//')"
+        kill -TERM "${MEMBER_PID[$f]}"
+        wait "${MEMBER_PID[$f]}" 2>/dev/null
+        MEMBER_PID[$f]=
+        "$BENCH_CLIENT" -s rafktor -t 10000 -e "$(member_ep "$LEADER")" load --count 1000 \
+                --inflight 64 --value-size "$VALUE_SIZE" --max-ms 60000 > /dev/null ||
+                die "rafktor: the load while member $f was down failed"
+        out=$("$raftctl" -e "unix:$DATA/n$LEADER.sock" --json --timeout 600s snapshot) ||
+                die "rafktor: raftctl snapshot on member $LEADER failed: $out"
+        t0=$(now_ms)
+        start_member "$f"
+        wait_caught_up 600000 "$f" "$LEADER" || die "rafktor: member $f did not catch up"
+        echo "rafktor member $f caught up by InstallSnapshot $(( $(now_ms) - t0 )) ms after" \
+             "its start: $(grep -h "sent to n$f" "$DATA/n$LEADER.log" | tail -n 1 |
+                           sed 's/.*rafktord: //; s/ \[NODE_ID.*//')"
+}
+
 # report_restart_profile SYSTEM: top functions of the profiled restart.
 report_restart_profile() {
         local f=$PROFILE_DIR/restart-$1
@@ -81,6 +119,8 @@ for sys in ${SYSTEMS//,/ }; do
                 etcd_init "$T/etcd"
                 etcd_start_all
         else
+                [ -n "$SNAPSHOTS" ] &&
+                        RAFKTOR_EXTRA="${RAFKTOR_EXTRA:-}snapshot_trailing = 0;"
                 rafktor_init "$T/rafktor"
                 rafktor_start_all
         fi
@@ -104,6 +144,7 @@ for sys in ${SYSTEMS//,/ }; do
                      "(MB per dir: $(cd "$(member_dir "$i")" && du -m -d 2 . | sort -k2 |
                                      tr '\t\n' ': '))"
         done
+        [ -n "$SNAPSHOTS" ] && [ "$sys" = rafktor ] && snapshot_report
         f=$(( LEADER % 3 + 1 ))
         times=()
         for k in $(seq 1 "$RESTARTS"); do

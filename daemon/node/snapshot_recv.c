@@ -483,6 +483,32 @@ void snapshot_recv_cancel(struct node *n, struct net_call *call)
 
 /* ---- effects ------------------------------------------------------------------------- */
 
+static void *free_thread(void *arg)
+{
+        kv_free(arg);
+        return NULL;
+}
+
+/* Freeing a million keys takes the loop tens of ms: a detached thread does it (nothing else
+ * refers to the old state machine any more). */
+static void kv_free_later(struct node *n, struct kv *kv)
+{
+        pthread_attr_t a;
+        pthread_t t;
+        int r;
+
+        r = pthread_attr_init(&a);
+        if (r == 0) {
+                pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+                r = pthread_create(&t, &a, free_thread, kv);
+                pthread_attr_destroy(&a);
+        }
+        if (r != 0) {
+                log_debug(n->log, "freeing the old state machine on the loop: %s", strerror(r));
+                kv_free(kv);
+        }
+}
+
 void snapshot_recv_restore(struct node *n, const struct raft_effect *fx)
 {
         if (!n->restore_kv || n->restore_index != fx->snapshot.index) {
@@ -491,7 +517,7 @@ void snapshot_recv_restore(struct node *n, const struct raft_effect *fx)
                           n->cfg->id, (uint64_t)fx->snapshot.index, (uint64_t)n->restore_index);
                 return;
         }
-        kv_free(n->kv);
+        kv_free_later(n, n->kv);
         n->kv = n->restore_kv;
         n->restore_kv = NULL;
         log_info(n->log, "%s: state machine restored from the snapshot of index %" PRIu64

@@ -6,8 +6,9 @@
  * Snapshot with nothing applied since is refused with a sentence; a follower that was down
  * while the leader compacted past its log gets the snapshot (InstallSnapshot) and ends with
  * the leader's state; InstallSnapshot streams with a bad chunk CRC or a size that does not
- * match are answered failure and leave no temp file; a SnapshotTaken event whose file is
- * missing stops node_new with a sentence naming it.
+ * match are answered failure and leave no temp file, and so does a stream cancelled in
+ * the middle; a SnapshotTaken event whose file is missing stops node_new with a sentence
+ * naming it.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -349,6 +350,83 @@ static void install_snapshot_with_a_bad_chunk_or_size_is_refused_and_leaves_no_t
         assert_int_equal(tc_wait_leader(c, WAIT_MS), l);
 }
 
+struct tmp_gone {
+        struct tcluster *c;
+        int i;
+        int64_t until;
+};
+
+static bool no_temp_file(void *arg)
+{
+        struct tmp_gone *g = arg;
+
+        return count_files(g->c, g->i, ".tmp", NULL) == 0;
+}
+
+static bool receiving(void *arg)
+{
+        struct tmp_gone *g = arg;
+
+        return g->c->n[g->i].node->snap_recv != NULL;
+}
+
+static void an_interrupted_install_snapshot_leaves_no_temp_file(void **state)
+{
+        static const struct net_stream_ops ops = { .on_message = raw_reply,
+                                                   .on_status = raw_status };
+        struct fixture *f = *state;
+        struct tcluster *c = &f->c;
+        Raftgrpc__InstallSnapshotStream m = RAFTGRPC__INSTALL_SNAPSHOT_STREAM__INIT;
+        Raftgrpc__InstallSnapshotRequest q = RAFTGRPC__INSTALL_SNAPSHOT_REQUEST__INIT;
+        uint8_t data[4096] = { 1, 2, 3 }, *cbuf = NULL;
+        struct raw_stream rs = { 0 };
+        struct raft_status st;
+        struct net_stream *ns;
+        struct tmp_gone g = { .c = c };
+        size_t clen = 0;
+        int l = tc_wait_leader(c, WAIT_MS);
+
+        assert_true(l >= 0);
+        g.i = (l + 1) % TC_NODES;
+        node_raft_status(c->n[g.i].node, &st);
+        assert_int_equal(raft_config_encode(raft_configuration(c->n[g.i].node->raft), &cbuf,
+                                            &clen), 0);
+        ns = net_stream_open(c->n[g.i].ch, MSG_PATH_INSTALL_SNAPSHOT,
+                             &raftgrpc__install_snapshot_response__descriptor,
+                             net_loop_now_ms() + 10000, &ops, &rs);
+        assert_non_null(ns);
+        q.term = st.term;
+        q.leader.data = (uint8_t *)"n9";
+        q.leader.len = 2;
+        q.last_log_index = 100000;
+        q.last_log_term = st.term;
+        q.configuration.data = cbuf;
+        q.configuration.len = clen;
+        q.size = 1 << 20;
+        m.payload_case = RAFTGRPC__INSTALL_SNAPSHOT_STREAM__PAYLOAD_REQUEST;
+        m.request = &q;
+        assert_int_equal(net_stream_send(ns, &m.base), 0);
+        m = (Raftgrpc__InstallSnapshotStream)RAFTGRPC__INSTALL_SNAPSHOT_STREAM__INIT;
+        m.payload_case = RAFTGRPC__INSTALL_SNAPSHOT_STREAM__PAYLOAD_DATA;
+        m.data.data = data;
+        m.data.len = sizeof(data);
+        m.crc32 = (uint32_t)crc32(0L, data, sizeof(data));
+        assert_int_equal(net_stream_send(ns, &m.base), 0);
+        /* The node holds the transfer and its temp file... */
+        assert_int_equal(net_loop_run_until(c->loop, receiving, &g, net_loop_now_ms() + 10000),
+                         0);
+        assert_int_equal(count_files(c, g.i, ".tmp", NULL), 1);
+        /* ... until the leader goes away in the middle. */
+        net_stream_cancel(ns);
+        assert_int_equal(net_loop_run_until(c->loop, no_temp_file, &g,
+                                            net_loop_now_ms() + 10000), 0);
+        assert_int_equal(net_loop_run_until(c->loop, raw_done, &rs, net_loop_now_ms() + 10000),
+                         0);
+        assert_null(c->n[g.i].node->snap_recv);
+        net_stream_release(ns);
+        free(cbuf);
+}
+
 static void a_snapshot_event_whose_file_is_missing_stops_the_start_naming_it(void **state)
 {
         struct fixture *f = *state;
@@ -401,6 +479,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(
                         install_snapshot_with_a_bad_chunk_or_size_is_refused_and_leaves_no_temp,
                         setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        an_interrupted_install_snapshot_leaves_no_temp_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(
                         a_snapshot_event_whose_file_is_missing_stops_the_start_naming_it, setup,
                         teardown),
