@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <zlib.h>
 
 #include "daemon/storage/data_tools.h"
 #include "daemon/storage/event_codec.h"
@@ -211,6 +212,80 @@ static void test_dump_json_one_parsable_object_per_event(void **state)
         io_sim_free(sim);
 }
 
+static const uint8_t snap_data[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+
+/* A snapshot at event 6 (index 3) with a vote and the given tail. */
+static void add_snapshot(struct io_sim *sim, const uint8_t *tail, size_t tail_len)
+{
+        uint8_t conf[2] = { 1, 1 };
+        struct snapshot_meta m = { .seq = 6, .index = 3, .term = 3, .vote_term = 3,
+                                   .config = conf, .config_len = 2 };
+        struct storage_error err;
+
+        strcpy(m.voted_for, "node-b");
+        m.tail = (uint8_t *)tail;
+        m.tail_len = tail_len;
+        assert_int_equal(snapshot_write(io_sim_io(sim), TEST_DIR, TEST_NODE, &m, snap_data,
+                                        sizeof(snap_data), &err), 0);
+}
+
+static void test_snapshot_vote_tail_and_data_crc_shown_by_verify_and_dump(void **state)
+{
+        struct raft_entry es[2] = {
+                { .index = 4, .term = 3, .type = RAFT_ENTRY_NOOP },
+                { .index = 5, .term = 3, .type = RAFT_ENTRY_NOOP },
+        };
+        struct raft_event tail_ev = { .seq = 1, .type = RAFT_EV_ENTRIES, .entries = { 2, es } };
+        const uint8_t garbage[3] = { 0xff, 0xff, 0xff };
+        struct io_sim *sim = build();
+        struct json_object *o, *s, *v;
+        struct captured c;
+        uint8_t *tail;
+        size_t tail_len;
+        char want[160];
+
+        assert_int_equal(event_encode(&tail_ev, &tail, &tail_len), 0);
+        add_snapshot(sim, tail, tail_len);
+        verify(sim, &c);
+        assert_int_equal(c.code, 0);
+        snprintf(want, sizeof(want), "snapshot raft state: term 3, voted for node-b, log tail "
+                 "2 entries (%zu bytes), data 10 bytes (crc32 0x%08lx)\n", tail_len,
+                 crc32(crc32(0L, Z_NULL, 0), snap_data, sizeof(snap_data)));
+        assert_non_null(strstr(c.out, want));
+        assert_non_null(strstr(c.out, "highest log index appended: 5\n"));
+        captured_free(&c);
+
+        dump(sim, true, &c);
+        assert_int_equal(c.code, 0);
+        *strchr(c.out, '\n') = 0; /* the first line is the snapshot */
+        o = json_tokener_parse(c.out);
+        assert_non_null(o);
+        assert_true(json_object_object_get_ex(o, "snapshot", &s));
+        assert_true(json_object_object_get_ex(s, "voted_for", &v));
+        assert_string_equal(json_object_get_string(v), "node-b");
+        assert_true(json_object_object_get_ex(s, "vote_term", &v));
+        assert_int_equal(json_object_get_uint64(v), 3);
+        assert_true(json_object_object_get_ex(s, "tail_len", &v));
+        assert_int_equal(json_object_get_uint64(v), tail_len);
+        assert_true(json_object_object_get_ex(s, "tail", &v));
+        assert_int_equal(json_object_array_length(v), 2);
+        assert_true(json_object_object_get_ex(json_object_array_get_idx(v, 1), "index", &v));
+        assert_int_equal(json_object_get_uint64(v), 5);
+        assert_true(json_object_object_get_ex(s, "data_crc", &v));
+        assert_int_equal(strlen(json_object_get_string(v)), 10); /* "0x" + 8 hex digits */
+        json_object_put(o);
+        captured_free(&c);
+        free(tail);
+
+        /* A checksum-valid tail that does not decode is damage. */
+        add_snapshot(sim, garbage, sizeof(garbage));
+        verify(sim, &c);
+        assert_int_equal(c.code, 2);
+        assert_non_null(strstr(c.err, "0000000000000006.snap"));
+        captured_free(&c);
+        io_sim_free(sim);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -219,6 +294,7 @@ int main(void)
                 cmocka_unit_test(test_verify_damage_exits_2_naming_file_and_offset),
                 cmocka_unit_test(test_verify_refuses_a_locked_dir),
                 cmocka_unit_test(test_dump_json_one_parsable_object_per_event),
+                cmocka_unit_test(test_snapshot_vote_tail_and_data_crc_shown_by_verify_and_dump),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
