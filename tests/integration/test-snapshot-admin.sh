@@ -7,6 +7,20 @@
 
 [ -x "$RAFTCTL" ] || { echo "ERROR: $RAFTCTL is not built"; exit 99; }
 cluster_init 3
+
+# The snapshot keys are checked at start (rafktor.conf(5)): file, line, key, range, value.
+bad_value() {
+        local rc=0 out
+        cp "$T/n1.conf" "$T/bad.conf"
+        echo "$1" >> "$T/bad.conf"
+        out=$("$RAFKTORD" -c "$T/bad.conf" --check-config 2>&1) || rc=$?
+        [ "$rc" -eq 1 ] || fail "'$1' was accepted (exit $rc): $out"
+        echo "$out" | grep -q "bad.conf:[0-9]*: $2" || fail "'$1': unexpected refusal: $out"
+}
+bad_value 'snapshot_factor = 0;' 'snapshot_factor: expected 1..1000, got 0'
+bad_value 'snapshot_min_bytes = "1KiB";' 'snapshot_min_bytes: expected 4KiB..'
+bad_value 'snapshot_trailing = -1;' 'snapshot_trailing: expected 0..100000000, got -1'
+bad_value 'snapshot_trailing = "x";' 'snapshot_trailing: expected an integer'
 for i in 1 2 3; do start_node "$i"; done
 wait_leader 5000
 f=$(( LEADER % 3 + 1 ))
