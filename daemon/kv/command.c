@@ -230,11 +230,16 @@ static bool command_validate(const Rafktor__V1__Command *cmd, const struct raft_
 
 /* ---- results -------------------------------------------------------------- */
 
+/* ret NULL: nobody waits for the reply (replay, catch-up, a follower): encode nothing. */
 static int result_encode(const Rafktor__V1__CommandResult *res, uint8_t **ret, size_t *ret_len)
 {
-        size_t len = rafktor__v1__command_result__get_packed_size(res);
-        uint8_t *buf = malloc(len > 0 ? len : 1);
+        size_t len;
+        uint8_t *buf;
 
+        if (!ret)
+                return 0;
+        len = rafktor__v1__command_result__get_packed_size(res);
+        buf = malloc(len > 0 ? len : 1);
         if (!buf)
                 return -ENOMEM;
         rafktor__v1__command_result__pack(res, buf);
@@ -388,10 +393,14 @@ static void commit_op(struct kv *kv, const struct raft_entry *e, struct plan *p)
 
 /* ---- exactly-once --------------------------------------------------------- */
 
+/* The session caches the reply, so it is encoded even when the caller wants none (ret
+ * NULL). */
 static int apply_in_session(struct kv *kv, const struct raft_entry *e,
                             const Rafktor__V1__Command *cmd, const struct command_view *v,
-                            uint8_t **ret, size_t *ret_len)
+                            uint8_t **want, size_t *want_len)
 {
+        uint8_t *reply = NULL, **ret = &reply;
+        size_t reply_len = 0, *ret_len = &reply_len;
         uint64_t rid = v->session->request_id, fo = v->session->first_outstanding;
         struct kv_session *s = kv_session_find(kv, v->session->client_id), *fresh = NULL;
         const struct kv_reply *cached;
@@ -407,20 +416,22 @@ static int apply_in_session(struct kv *kv, const struct raft_entry *e,
                          " is older than the session's window (replies below request id %"
                          PRIu64 " were discarded); it was not applied",
                          rid, v->session->client_id, s->window_low);
-                r = error_encode(KV_ERR_FAILED_PRECONDITION, why, ret, ret_len);
+                r = error_encode(KV_ERR_FAILED_PRECONDITION, why, want, want_len);
                 if (r < 0)
                         return r;
                 kv_session_touch(kv, s, kv->clock_ms);
                 return 0;
         }
         if (s && (cached = kv_session_cached(s, rid))) {
-                uint8_t *copy = malloc(cached->len > 0 ? cached->len : 1);
+                if (want) {
+                        uint8_t *copy = malloc(cached->len > 0 ? cached->len : 1);
 
-                if (!copy)
-                        return -ENOMEM;
-                memcpy(copy, cached->data, cached->len);
-                *ret = copy;
-                *ret_len = cached->len;
+                        if (!copy)
+                                return -ENOMEM;
+                        memcpy(copy, cached->data, cached->len);
+                        *want = copy;
+                        *want_len = cached->len;
+                }
                 kv_session_touch(kv, s, kv->clock_ms);
                 kv_session_advance_window(s, fo);
                 return 0;
@@ -450,6 +461,12 @@ static int apply_in_session(struct kv *kv, const struct raft_entry *e,
         }
         kv_session_advance_window(s, fo);
         kv_session_cache(kv, s, entry);
+        if (want) {
+                *want = reply;
+                *want_len = reply_len;
+        } else {
+                free(reply);
+        }
         return 0;
 
 fail_plan:

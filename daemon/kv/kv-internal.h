@@ -121,7 +121,8 @@ void kv_session_cache(const struct kv *kv, struct kv_session *s, struct kv_reply
 void kv_sessions_expire(struct kv *kv, uint64_t now_ms);
 void kv_sessions_clear(struct kv *kv);
 
-/* command.c: applies one RAFT_ENTRY_COMMAND (the index checks are done). */
+/* command.c: applies one RAFT_ENTRY_COMMAND (the index checks are done). ret_reply NULL:
+ * no reply wanted (one is still encoded to cache in a session). */
 int kv_command_apply(struct kv *kv, const struct raft_entry *e, uint8_t **ret_reply,
                      size_t *ret_len);
 

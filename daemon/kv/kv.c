@@ -57,10 +57,12 @@ int kv_apply(struct kv *kv, const struct raft_entry *e, uint8_t **ret_reply, siz
         size_t len = 0;
         int r;
 
-        if (!kv || !e || !ret_reply || !ret_len)
+        if (!kv || !e || !ret_reply != !ret_len)
                 return -EINVAL;
-        *ret_reply = NULL;
-        *ret_len = 0;
+        if (ret_reply) {
+                *ret_reply = NULL;
+                *ret_len = 0;
+        }
         if (e->index <= kv->applied_index)
                 return -EINVAL; /* applied already (or index 0): never twice */
         if (e->type != RAFT_ENTRY_COMMAND && e->type != RAFT_ENTRY_NOOP &&
@@ -76,13 +78,15 @@ int kv_apply(struct kv *kv, const struct raft_entry *e, uint8_t **ret_reply, siz
         kv_sessions_expire(kv, kv->clock_ms);
 
         if (e->type == RAFT_ENTRY_COMMAND) {
-                r = kv_command_apply(kv, e, &reply, &len);
+                r = kv_command_apply(kv, e, ret_reply ? &reply : NULL, ret_reply ? &len : NULL);
                 if (r < 0)
                         return r;
         }
         kv->applied_index = e->index;
-        *ret_reply = reply;
-        *ret_len = len;
+        if (ret_reply) {
+                *ret_reply = reply;
+                *ret_len = len;
+        }
         return 0;
 }
 

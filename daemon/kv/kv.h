@@ -46,7 +46,9 @@ enum kv_error_code {
 /* Apply one committed entry (every type: NOOP and CONFIG only advance the
  * applied index). For a COMMAND, *ret_reply gets a malloc'd encoded
  * rafktor.v1.CommandResult (the cached one for a retried request), else
- * NULL. An undecodable command is not an error of the state machine: it is
+ * NULL. ret_reply and ret_len both NULL: nobody waits for the reply (replay,
+ * catch-up, a follower), so none is encoded unless the command's session
+ * caches it; the state changes exactly as with them. An undecodable command is not an error of the state machine: it is
  * answered with a CommandResult carrying error_code INVALID_ARGUMENT, so
  * every replica does the same. Returns 0, or a negative errno (ENOMEM).
  *

@@ -1,8 +1,9 @@
 /* daemon/net/loop.c: the one-thread event loop around one completion queue.
  *
- * Owns: the completion queue, the timer tree, the post queue and the lame-channel call whose
- * empty batches wake the loop for posts. Must never block except inside cq_next, and must
- * never let a second thread touch the queue's dispatch.
+ * Owns: the completion queue, the timer tree, the post queue, the lame-channel call whose
+ * empty batches wake the loop for posts, and the idle hooks run before the loop waits. Must
+ * never block except inside cq_next, and must never let a second thread touch the queue's
+ * dispatch.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +25,8 @@ struct net_loop {
         struct net_timer_tree timers;
         uint64_t timer_seq;
         bool stop;
+        struct net_idle *idle;    /* hooks run before waiting, in the order added */
+        unsigned since_idle;      /* completions dispatched since the hooks last ran */
 
         /* Cross-thread wake-up: an empty batch on a call of a lame channel completes at
          * once with wake_tag. post_lock serializes wakers (empty batches are only
@@ -136,6 +139,72 @@ static int run_due_timers(struct net_loop *loop)
                 fired++;
         }
         return fired;
+}
+
+void net_idle_add(struct net_loop *loop, struct net_idle *idle,
+                  void (*fn)(struct net_idle *idle, void *user), void *user)
+{
+        struct net_idle **p = &loop->idle;
+
+        if (idle->added)
+                return;
+        while (*p)
+                p = &(*p)->next;
+        idle->next = NULL;
+        idle->fn = fn;
+        idle->user = user;
+        idle->added = true;
+        *p = idle;
+}
+
+void net_idle_remove(struct net_loop *loop, struct net_idle *idle)
+{
+        struct net_idle **p = &loop->idle;
+
+        if (!idle->added)
+                return;
+        while (*p && *p != idle)
+                p = &(*p)->next;
+        if (*p)
+                *p = idle->next;
+        idle->next = NULL;
+        idle->added = false;
+}
+
+static void run_idle(struct net_loop *loop)
+{
+        struct net_idle *i = loop->idle;
+
+        loop->since_idle = 0;
+        while (i) {
+                /* A hook may remove itself: step first. */
+                struct net_idle *next = i->next;
+
+                i->fn(i, i->user);
+                i = next;
+        }
+}
+
+/* The next completion, waiting until wait_ms. With idle hooks: poll first, and run the
+ * hooks only when nothing is ready (or after NET_IDLE_EVERY completions in a row). */
+static grpc_event next_event(struct net_loop *loop, int64_t wait_ms)
+{
+        grpc_event ev;
+
+        if (loop->idle && loop->since_idle < NET_IDLE_EVERY) {
+                ev = grpc_completion_queue_next(loop->cq, gpr_inf_past(GPR_CLOCK_MONOTONIC),
+                                                NULL);
+                if (ev.type == GRPC_OP_COMPLETE) {
+                        loop->since_idle++;
+                        return ev;
+                }
+        }
+        if (loop->idle)
+                run_idle(loop);
+        ev = grpc_completion_queue_next(loop->cq, net_deadline_from_ms(wait_ms), NULL);
+        if (ev.type == GRPC_OP_COMPLETE)
+                loop->since_idle++;
+        return ev;
 }
 
 static void on_wake(struct net_tag *tag, bool ok)
@@ -262,7 +331,7 @@ int net_loop_run_once(struct net_loop *loop, int64_t deadline_ms)
                 wait_ms = first->deadline_ms;
         if (done)
                 wait_ms = 0;    /* only poll: the caller sees progress at once */
-        ev = grpc_completion_queue_next(loop->cq, net_deadline_from_ms(wait_ms), NULL);
+        ev = next_event(loop, wait_ms);
         if (ev.type == GRPC_OP_COMPLETE) {
                 dispatch(ev);
                 done++;

@@ -69,6 +69,19 @@ struct net_post {
         void (*fn)(struct net_post *post, bool run);
 };
 
+/* Work to do before the loop waits (redis's beforeSleep): embed it and add it once. fn runs
+ * on the loop thread whenever no completion is ready and the loop is about to wait, and also
+ * after every NET_IDLE_EVERY completions dispatched in a row, so that a queue that never
+ * empties cannot starve it. The node flushes batched replication from it. Remove it before
+ * the structure that holds it goes away. */
+#define NET_IDLE_EVERY 64
+struct net_idle {
+        struct net_idle *next;
+        void (*fn)(struct net_idle *idle, void *user);
+        void *user;
+        bool added;
+};
+
 /* Calls grpc_init(); net_loop_free() calls grpc_shutdown(). NULL on failure. */
 struct net_loop *net_loop_new(const struct net_logger *logger);
 void net_loop_free(struct net_loop *loop);
@@ -87,6 +100,11 @@ void net_loop_log(struct net_loop *loop, int priority, const char *fmt, ...)
 void net_timer_start(struct net_loop *loop, struct net_timer *timer, int64_t deadline_ms,
                      void (*cb)(struct net_timer *timer, void *user), void *user);
 void net_timer_cancel(struct net_loop *loop, struct net_timer *timer);
+
+/* Loop thread only. Adding an added hook or removing a removed one does nothing. */
+void net_idle_add(struct net_loop *loop, struct net_idle *idle,
+                  void (*fn)(struct net_idle *idle, void *user), void *user);
+void net_idle_remove(struct net_loop *loop, struct net_idle *idle);
 
 /* Any thread. Returns 0, or -ESHUTDOWN once net_loop_free() started (fn is not called). */
 int net_loop_post(struct net_loop *loop, struct net_post *post);

@@ -7,6 +7,7 @@
  * APPLY in node.c does), answer a request twice, or keep a call the client dropped.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,8 +87,10 @@ const char *kv_req_path(enum kv_req_kind kind)
 
 /* ---- incoming calls ------------------------------------------------------------------ */
 
-static int encode_command(enum kv_req_kind kind, const ProtobufCMessage *pb, uint8_t **ret,
-                          size_t *ret_len)
+/* Encodes into buf (cap bytes) when the command fits, else into a malloc'd buffer: *ret
+ * is then not buf and the caller frees it. */
+static int encode_command(enum kv_req_kind kind, const ProtobufCMessage *pb, uint8_t *buf,
+                          size_t cap, uint8_t **ret, size_t *ret_len)
 {
         Rafktor__V1__Command cmd = RAFKTOR__V1__COMMAND__INIT;
         size_t len;
@@ -109,7 +112,7 @@ static int encode_command(enum kv_req_kind kind, const ProtobufCMessage *pb, uin
                 return -EINVAL;
         }
         len = protobuf_c_message_get_packed_size(&cmd.base);
-        *ret = malloc(len ? len : 1);
+        *ret = len <= cap ? buf : malloc(len ? len : 1);
         if (!*ret)
                 return -ENOMEM;
         *ret_len = protobuf_c_message_pack(&cmd.base, *ret);
@@ -174,7 +177,7 @@ static bool has_session(enum kv_req_kind kind, const ProtobufCMessage *pb)
 static void dispatch(struct node *n, struct kv_req *q, const ProtobufCMessage *pb)
 {
         int64_t now = node_now(n);
-        uint8_t *cmd = NULL;
+        uint8_t small[512], *cmd = NULL;
         size_t cmd_len = 0;
         const char *what;
         int r;
@@ -182,13 +185,14 @@ static void dispatch(struct node *n, struct kv_req *q, const ProtobufCMessage *p
         q->state = KV_REQ_IN_CORE;
         if (kind_is_write(q->kind)) {
                 what = "raft_propose";
-                r = encode_command(q->kind, pb, &cmd, &cmd_len);
+                r = encode_command(q->kind, pb, small, sizeof(small), &cmd, &cmd_len);
                 if (r >= 0)
                         r = raft_propose(n->raft, now, q->handle, cmd, cmd_len,
                                          (raft_time_t)q->deadline_ms, &n->out);
                 else
                         r = RAFT_ENOMEM;
-                free(cmd);
+                if (cmd != small)
+                        free(cmd);
         } else {
                 what = "raft_read";
                 r = raft_read(n->raft, now, q->handle, q->stale, (raft_time_t)q->deadline_ms,
@@ -314,9 +318,39 @@ static void reply_with_header(struct node *n, struct kv_req *q, ProtobufCMessage
         *slot = saved;
 }
 
+/* protobuf-c allocations for unpacking one reply: from a buffer on the stack, malloc only
+ * beyond it (a CommandResult with its header takes about 150 bytes). */
+struct unpack_arena {
+        size_t used;
+        _Alignas(max_align_t) uint8_t buf[1024];
+};
+
+static void *arena_alloc(void *data, size_t size)
+{
+        struct unpack_arena *a = data;
+        size_t need = (size + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+        void *p;
+
+        if (need > sizeof(a->buf) - a->used)
+                return malloc(size);
+        p = a->buf + a->used;
+        a->used += need;
+        return p;
+}
+
+static void arena_free(void *data, void *p)
+{
+        struct unpack_arena *a = data;
+
+        if ((uint8_t *)p < a->buf || (uint8_t *)p >= a->buf + sizeof(a->buf))
+                free(p);
+}
+
 void kv_service_apply(struct node *n, uint64_t handle, const uint8_t *reply, size_t len)
 {
         struct kv_req *q = kv_req_take(n, handle);
+        struct unpack_arena arena;
+        ProtobufCAllocator alloc = { arena_alloc, arena_free, &arena };
         Rafktor__V1__CommandResult *res;
 
         if (!q)
@@ -325,7 +359,8 @@ void kv_service_apply(struct node *n, uint64_t handle, const uint8_t *reply, siz
                 kv_req_free(q);
                 return;
         }
-        res = rafktor__v1__command_result__unpack(NULL, len, reply);
+        arena.used = 0;
+        res = rafktor__v1__command_result__unpack(&alloc, len, reply);
         if (!res) {
                 kv_req_finish(q, GRPC_STATUS_INTERNAL, "the state machine's reply does not decode");
                 return;
@@ -349,7 +384,7 @@ void kv_service_apply(struct node *n, uint64_t handle, const uint8_t *reply, siz
                                 "the state machine's reply carries no result");
                 q->call = NULL;
         }
-        rafktor__v1__command_result__free_unpacked(res, NULL);
+        rafktor__v1__command_result__free_unpacked(res, &alloc);
         kv_req_free(q);
 }
 

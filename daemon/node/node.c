@@ -22,6 +22,9 @@ int64_t node_now(const struct node *n)
         return net_loop_now_ms();
 }
 
+/* Effects the output keeps room for between inputs (208 bytes each). */
+#define NODE_OUT_KEEP 4096
+
 /* ---- the storage thread's wake-up ------------------------------------------------------ */
 
 static void storage_check(struct node *n)
@@ -156,7 +159,8 @@ static void apply(struct node *n, uint64_t handle, const struct raft_entry *e)
         size_t len = 0;
         int r;
 
-        r = kv_apply(n->kv, e, &reply, &len);
+        /* Nobody waits (replay, catch-up, a follower): no reply is encoded. */
+        r = handle ? kv_apply(n->kv, e, &reply, &len) : kv_apply(n->kv, e, NULL, NULL);
         if (r < 0) {
                 /* Deterministic refusals are encoded in the reply; this is ENOMEM or an
                  * out-of-order entry, which no retry here can fix. */
@@ -246,6 +250,21 @@ static void on_tick(struct net_timer *t, void *user)
         node_after_input(n, r, "raft_tick");
 }
 
+/* Before the loop sleeps (no completion ready): one AppendEntries per peer carries every
+ * entry proposed during this turn (options.hold_replication). */
+static void on_idle(struct net_idle *idle, void *user)
+{
+        struct node *n = user;
+        int r;
+
+        (void)idle;
+        if (!n->started || n->stopped || n->in_effects)
+                return;
+        r = raft_flush(n->raft, node_now(n), &n->out);
+        if (r < 0 || n->out.n > 0)
+                node_after_input(n, r, "raft_flush");
+}
+
 void node_after_input(struct node *n, int rc, const char *what)
 {
         bool applied = false;
@@ -261,7 +280,13 @@ void node_after_input(struct node *n, int rc, const char *what)
                 applied |= n->out.effects[i].type == RAFT_FX_APPLY;
                 run_effect(n, &n->out.effects[i]);
         }
-        raft_output_reset(&n->out);
+        if (n->out.cap > NODE_OUT_KEEP) {
+                /* A catch-up applied many entries in one input: give the array back. */
+                raft_output_free(&n->out);
+                raft_output_init(&n->out);
+        } else {
+                raft_output_reset(&n->out);
+        }
         n->in_effects = false;
         if (applied && n->cb.on_commit && !n->stopped)
                 n->cb.on_commit(n->cb.user);
@@ -484,6 +509,7 @@ int node_new(const struct node_options *opts, struct node **ret, char *err, size
         ro.election_min_ms = n->cfg->election_timeout_min_ms;
         ro.election_max_ms = n->cfg->election_timeout_max_ms;
         ro.heartbeat_ms = n->cfg->heartbeat_ms;
+        ro.hold_replication = true;     /* on_idle() flushes: batched AppendEntries */
         /* 0 (a config built by hand, as in tests): the core's defaults. */
         if (n->cfg->snapshot_factor)
                 ro.snapshot_factor = n->cfg->snapshot_factor;
@@ -593,6 +619,7 @@ int node_start(struct node *n, char *err, size_t err_len)
                 return -EINVAL;
         }
         n->started = true;
+        net_idle_add(n->loop, &n->idle, on_idle, n);
         node_after_input(n, r, "raft_start");
         log_info(n->log, "%s: started, last log index %llu", n->cfg->id,
                  (unsigned long long)raft_last_index(n->raft));
@@ -605,6 +632,7 @@ void node_stop(struct node *n)
                 return;
         n->stopped = true;
         net_timer_cancel(n->loop, &n->tick);
+        net_idle_remove(n->loop, &n->idle);
         snapshot_take_stop(n);
         snapshot_send_stop(n);
         snapshot_recv_stop(n);

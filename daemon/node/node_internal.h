@@ -160,6 +160,7 @@ struct node {
         struct raft_output out;
         bool in_effects;                /* the effect runner is on the stack */
         struct net_timer tick;
+        struct net_idle idle;           /* node.c: raft_flush() before the loop sleeps */
 
         bool started;
         bool stopped;

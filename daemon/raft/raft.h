@@ -326,6 +326,12 @@ struct raft_options {
         bool disable_auto_promote;      /* default false: a learner becomes a
                                          * voter once a catch-up round takes
                                          * less than election_min_ms */
+        /* Batching (appended): true holds new entries back from the peers
+         * until raft_flush(), so that one AppendEntries per peer carries
+         * every entry proposed (and every window slot freed by a reply)
+         * since the last flush. Heartbeats still carry entries, so a shell
+         * that never flushes is slow but live. Default false: send at once. */
+        bool hold_replication;
 };
 void raft_options_default(struct raft_options *opts, const char *id, uint64_t seed);
 
@@ -472,6 +478,13 @@ int raft_remove_member(struct raft *r, raft_time_t now, uint64_t handle, const c
 /* Makes the learner `id` a voter. */
 int raft_promote_member(struct raft *r, raft_time_t now, uint64_t handle, const char *id,
                         raft_time_t deadline, struct raft_output *out);
+
+/* With options.hold_replication: send what is held (new entries, freed
+ * pipeline slots, a probe after a rejection) to every peer now, at most
+ * one batch per free window slot, then finish like any input. The shell
+ * calls it once its queue of ready inputs is empty (before it sleeps).
+ * Not a leader, or nothing held: does nothing (appends no effect). */
+int raft_flush(struct raft *r, raft_time_t now, struct raft_output *out);
 
 /* When the next raft_tick() is due (absolute, same clock as `now`). */
 raft_time_t raft_next_deadline(const struct raft *r);

@@ -9,6 +9,11 @@
  * Thesis 10.2.2: "the leader can optimistically update nextIndex after
  * sending an AppendEntries request" (PIPELINE); after a rejection a peer
  * is probed one request at a time (PROBE) from the follower's hint.
+ *
+ * Batching (options.hold_replication): proposals and replies only mark the
+ * work (replicate_needed); raft_flush(), called by the shell once no input
+ * is ready, sends it, so one AppendEntries per peer carries every entry of
+ * that turn. Heartbeats send regardless.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -208,7 +213,7 @@ int raft__send_append(struct raft *r, raft_time_t now, struct raft_peer *p, bool
         return replicate_peer(r, now, p, heartbeat, out);
 }
 
-int raft__replicate_all(struct raft *r, raft_time_t now, struct raft_output *out)
+static int replicate_all_now(struct raft *r, raft_time_t now, struct raft_output *out)
 {
         size_t i;
         int rc;
@@ -219,6 +224,45 @@ int raft__replicate_all(struct raft *r, raft_time_t now, struct raft_output *out
                         return rc;
         }
         return RAFT_OK;
+}
+
+int raft__replicate_all(struct raft *r, raft_time_t now, struct raft_output *out)
+{
+        if (r->opts.hold_replication) {
+                r->replicate_needed = true; /* raft_flush() sends it */
+                return RAFT_OK;
+        }
+        return replicate_all_now(r, now, out);
+}
+
+/* After a reply from `p`: send what it may take now, or leave it to the
+ * next raft_flush() when batching. */
+static int continue_peer(struct raft *r, raft_time_t now, struct raft_peer *p,
+                         struct raft_output *out)
+{
+        if (r->opts.hold_replication) {
+                r->replicate_needed = true;
+                return RAFT_OK;
+        }
+        return replicate_peer(r, now, p, false, out);
+}
+
+int raft_flush(struct raft *r, raft_time_t now, struct raft_output *out)
+{
+        int rc;
+
+        if (!r || !out)
+                return RAFT_EINVAL;
+        if (!r->started)
+                return RAFT_ESTATE;
+        if (r->role != RAFT_LEADER || !r->replicate_needed)
+                return RAFT_OK;
+        r->now = now;
+        r->replicate_needed = false;
+        rc = replicate_all_now(r, now, out);
+        if (rc < 0)
+                return rc;
+        return raft__finish(r, now, out);
 }
 
 int raft__heartbeat(struct raft *r, raft_time_t now, struct raft_output *out)
@@ -274,7 +318,7 @@ int raft__recv_append_resp(struct raft *r, raft_time_t now, const struct raft_ms
                                 p->next_index = p->snapshot_index + 1;
                         p->snapshot_index = 0;
                         p->probe_sent = false;
-                        return replicate_peer(r, now, p, false, out);
+                        return continue_peer(r, now, p, out);
                 }
                 if (p->mode == RAFT_PROGRESS_PROBE) {
                         /* The probe found the match point: pipeline from it. */
@@ -288,7 +332,7 @@ int raft__recv_append_resp(struct raft *r, raft_time_t now, const struct raft_ms
                 rc = raft__transfer_progress(r, p, out);
                 if (rc < 0)
                         return rc;
-                return replicate_peer(r, now, p, false, out);
+                return continue_peer(r, now, p, out);
         }
         /* A rejection about an index the peer is known to hold, or about a
          * request other than the outstanding probe, is stale; so is any
@@ -306,5 +350,5 @@ int raft__recv_append_resp(struct raft *r, raft_time_t now, const struct raft_ms
                 p->next_index = p->match_index + 1;
         p->mode = RAFT_PROGRESS_PROBE;
         inflight_reset(p);
-        return replicate_peer(r, now, p, false, out);
+        return continue_peer(r, now, p, out);
 }

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,10 @@ static double rss_mib(void)
 }
 
 /* Applies `n` puts of distinct keys; with `client` != 0 each carries a
- * session. Returns the seconds spent, or a negative value on error. */
+ * session; without `want_reply` no reply is asked for (replay, catch-up).
+ * Returns the seconds spent, or a negative value on error. */
 static double put_keys(struct kv *kv, uint64_t *index, size_t n, size_t value_len,
-                       uint64_t client, const char *key_prefix)
+                       uint64_t client, const char *key_prefix, bool want_reply)
 {
         Rafktor__V1__Command c = RAFKTOR__V1__COMMAND__INIT;
         Rafktor__V1__PutRequest put = RAFKTOR__V1__PUT_REQUEST__INIT;
@@ -77,7 +79,8 @@ static double put_keys(struct kv *kv, uint64_t *index, size_t n, size_t value_le
                 e.leader_time_ms = *index;
                 e.data = buf;
                 e.len = rafktor__v1__command__pack(&c, buf);
-                r = kv_apply(kv, &e, &reply, &reply_len);
+                r = want_reply ? kv_apply(kv, &e, &reply, &reply_len)
+                               : kv_apply(kv, &e, NULL, NULL);
                 free(reply);
                 if (r < 0) {
                         fprintf(stderr, "kv_apply of entry %" PRIu64 " failed: %s\n", e.index,
@@ -109,7 +112,7 @@ int main(int argc, char **argv)
                 return 1;
         }
         base = rss_mib();
-        t = put_keys(kv, &index, n, value_len, 0, "key-");
+        t = put_keys(kv, &index, n, value_len, 0, "key-", true);
         if (t < 0)
                 return 1;
         printf("puts without session: %zu keys x %zu-byte values in %.2f s = %.0f puts/s\n", n,
@@ -117,12 +120,29 @@ int main(int argc, char **argv)
         printf("memory: %.1f MiB resident over a %.1f MiB baseline = %.1f MiB, %.0f bytes/key\n",
                rss_mib(), base, rss_mib() - base,
                (rss_mib() - base) * 1024 * 1024 / (double)(n > 0 ? n : 1));
-        t = put_keys(kv, &index, n / 10, value_len, 42, "ses-");
+        t = put_keys(kv, &index, n / 10, value_len, 42, "ses-", true);
         if (t < 0)
                 return 1;
         printf("puts with a session: %zu in %.2f s = %.0f puts/s\n", n / 10, t,
                (double)(n / 10) / t);
 
+        {
+                /* The replay path: the same puts into a fresh store, no reply wanted. */
+                struct kv *replay = NULL;
+                uint64_t rindex = 0;
+
+                r = kv_new(NULL, &replay);
+                if (r < 0) {
+                        fprintf(stderr, "kv_new failed: %s\n", strerror(-r));
+                        return 1;
+                }
+                t = put_keys(replay, &rindex, n, value_len, 0, "key-", false);
+                if (t < 0)
+                        return 1;
+                printf("puts without session, no reply wanted (replay): %zu in %.2f s = "
+                       "%.0f puts/s\n", n, t, (double)n / t);
+                kv_free(replay);
+        }
         t0 = now_s();
         h = kv_hash(kv);
         printf("kv_hash: 0x%08" PRIx32 " in %.2f s\n", h, now_s() - t0);
