@@ -34,6 +34,13 @@ static const struct cmd_opt range_opts[] = {
         { "--stale", NULL, "read the node's local state (no ReadIndex round)" },
         { NULL, NULL, NULL },
 };
+static const struct cmd_opt bench_opts[] = {
+        { "--clients", "N", "N clients, each with its own connection and one request in "
+                            "flight (default 16)" },
+        { "--count", "N", "N requests in all (default 10000)" },
+        { "--value-size", "N", "bytes per value (default 100)" },
+        { NULL, NULL, NULL },
+};
 static const struct cmd_opt add_opts[] = {
         { "--learner", NULL, "add as a learner (replicated to, never counted in quorums)" },
         { NULL, NULL, NULL },
@@ -84,6 +91,16 @@ static const struct command table[] = {
           NULL, 0, 1, CMD_COMPLETE_MEMBER, false, false, cmd_admin_mutation },
         { "snapshot", "", "take a snapshot now (admin socket only)", NULL,
           NULL, 0, 0, CMD_COMPLETE_NONE, false, false, cmd_admin_mutation },
+        { "bench put", "", "load test: puts of keys bench/00000000.. (throughput, latency)",
+          "Puts COUNT keys bench/NNNNNNNN with VALUE-SIZE-byte values from CLIENTS clients,\n"
+          "each keeping one request in flight, then prints the throughput and the p50, p90,\n"
+          "p99 and largest latency. A progress bar shows on a terminal. Exits 1 when a\n"
+          "request failed (the report still prints).",
+          bench_opts, 0, 0, CMD_COMPLETE_NONE, false, false, cmd_bench },
+        { "bench get", "", "load test: linearizable gets of the key bench/get",
+          "Writes bench/get once (VALUE-SIZE bytes), then reads it COUNT times from CLIENTS\n"
+          "clients; the report is the one of bench put.",
+          bench_opts, 0, 0, CMD_COMPLETE_NONE, false, false, cmd_bench },
         { "help", "[COMMAND]", "list the commands, or explain one", NULL,
           NULL, 0, 2, CMD_COMPLETE_COMMAND, false, false, cmd_help },
         { "shell", "", "the interactive shell (also: no command given)", NULL,

@@ -99,6 +99,8 @@ int cmd_cas(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd_arg
 int cmd_range(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd_args *a);
 int cmd_admin_mutation(struct cmd_ctx *ctx, const struct command *cmd,
                        const struct cmd_args *a);
+/* cli/bench.c: "bench put" and "bench get" (--clients, --count, --value-size). */
+int cmd_bench(struct cmd_ctx *ctx, const struct command *cmd, const struct cmd_args *a);
 
 struct out_doc;
 /* Print d in ctx's format and clear it; r is the result of filling it (negative: failed). */
