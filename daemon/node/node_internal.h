@@ -288,3 +288,5 @@ void snapshot_recv_cancel(struct node *n, struct net_call *call);
 void snapshot_recv_restore(struct node *n, const struct raft_effect *fx);
 void snapshot_recv_reply(struct node *n, const struct raft_effect *fx);
 void snapshot_recv_stop(struct node *n);
+/* A received snapshot is being written (its worker runs): no snapshot_take_start() now. */
+bool snapshot_recv_writing(const struct node *n);

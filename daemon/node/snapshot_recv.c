@@ -273,6 +273,11 @@ void snapshot_recv_message(struct node *n, struct net_call *call, const struct n
 
 /* ---- the worker: decode, finish, flush, publish -------------------------------------- */
 
+bool snapshot_recv_writing(const struct node *n)
+{
+        return n->snap_recv && n->snap_recv->state == RECV_WORKER;
+}
+
 static void *recv_thread(void *arg)
 {
         struct snap_recv *rv = arg;
@@ -422,6 +427,11 @@ void snapshot_recv_half_close(struct node *n, struct net_call *call)
         if (rv->got != rv->size || rv->crc != rv->data_crc) {
                 fail(n, rv, "the data is %" PRIu64 " bytes with CRC-32 %08x, the request said %"
                      PRIu64 " bytes with %08x", rv->got, rv->crc, rv->size, rv->data_crc);
+                return;
+        }
+        /* Both files could get one name (same last event): one writer at a time. */
+        if (n->snap_take) {
+                fail(n, rv, "this node is writing a snapshot of its own; try again");
                 return;
         }
         raft_status(n->raft, &st);

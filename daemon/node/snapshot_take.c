@@ -407,6 +407,10 @@ int snapshot_take_start(struct node *n, struct net_call *admin_call, char *why, 
                         t->calls[t->n_calls++] = admin_call;
                 return 0;
         }
+        if (snapshot_recv_writing(n)) {
+                snprintf(why, len, "a snapshot received from the leader is being installed");
+                return -EAGAIN;
+        }
         if (n->stopped || !n->started || !n->evlog) {
                 snprintf(why, len, "node %s is not running", n->cfg->id);
                 return -ESHUTDOWN;
