@@ -5,10 +5,11 @@
  * leaves either no snapshot or the complete one (and start-up removes any
  * temp file)", "a writer interrupted in a fork()ed child leaves only a temp
  * file, removed at open", "a child can write the file the parent publishes
- * (snapshot_writer_adopt)", and "after publish + compaction, recovery is the
- * snapshot (vote and tail included) plus the later events; the covered
- * segments are gone; evlog_newest_snapshot/evlog_log_bytes measure the
- * files", with the writer on another thread than the appends.
+ * (snapshot_writer_adopt), and a child can read it", and "after publish +
+ * compaction, recovery is the snapshot (vote and tail included) plus the
+ * later events; the covered segments are gone; evlog_newest_snapshot and
+ * evlog_log_bytes measure the files", with the writer on another thread
+ * than the appends.
  *
  * Must never: sleep or depend on timing for its verdict.
  */
@@ -286,6 +287,24 @@ static void test_child_writes_the_file_the_parent_adopts_and_publishes(void **st
         if (snapshot_writer_publish(w, &err) != 0)
                 fail_msg("publish: %s", err.msg);
         assert_int_equal(evlog_compact(log, SNAP_SEQ, &err), 0);
+        /* The reader works in a child too (the log stays open in the parent). */
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct snapshot_reader *r;
+                uint8_t buf[65536];
+                size_t off = 0;
+                ssize_t k;
+                if (snapshot_reader_open(io, dir, SNAP_SEQ, &r, NULL, &err) < 0)
+                        _exit(1);
+                while ((k = snapshot_reader_read(r, buf, sizeof(buf), &err)) > 0) {
+                        if (memcmp(buf, e.data + off, (size_t)k) != 0)
+                                _exit(2);
+                        off += (size_t)k;
+                }
+                _exit(k == 0 && off == e.data_len ? 0 : 3);
+        }
+        assert_int_equal(child_status(pid), 0);
         assert_int_equal(evlog_close(log), 0);
         snap_check(io, dir, &e, 1 << 20);
         assert_int_equal(open_posix(dir, &c, &log, &err), 0);
