@@ -56,6 +56,8 @@ static const struct command table[] = {
           NULL, 0, 0, CMD_COMPLETE_NONE, false, false, cmd_leader },
         { "members", "", "the cluster's members (id, address, voter or learner)", NULL,
           NULL, 0, 0, CMD_COMPLETE_NONE, false, false, cmd_members },
+        { "member list", "", "the same as members (etcdctl's name)", NULL,
+          NULL, 0, 0, CMD_COMPLETE_NONE, false, false, cmd_members },
         { "put", "KEY VALUE", "set KEY to VALUE ('-': read VALUE from stdin, binary-safe)",
           "The write carries this raftctl's session (client id, request id): retried on\n"
           "another endpoint, it is applied once.",

@@ -20,7 +20,7 @@ static const char *const root_keys[] = {
         "election_timeout_min_ms", "election_timeout_max_ms", "heartbeat_ms",
         "segment_size", "max_message_size", "request_timeout_ms", "session_ttl_ms",
         "log_level",
-        "snapshot_factor", "snapshot_min_bytes", "snapshot_trailing",
+        "snapshot_factor", "snapshot_min_bytes", "snapshot_trailing", "auto_promote",
 };
 #define N_ROOT_KEYS (sizeof(root_keys) / sizeof(root_keys[0]))
 
@@ -223,6 +223,7 @@ static int parse_log_level(const struct cfg_ctx *ctx, const config_setting_t *s,
 static int parse_tunables(const struct cfg_ctx *ctx, const config_setting_t *root,
                           struct rafktor_config *c) {
         const config_setting_t *s;
+        bool auto_promote = true;
         int r = 0;
 
         if ((s = config_setting_get_member(root, "election_timeout_min_ms")))
@@ -248,6 +249,10 @@ static int parse_tunables(const struct cfg_ctx *ctx, const config_setting_t *roo
                 r = parse_log_level(ctx, s, &c->log_level);
         if (r >= 0 && (s = config_setting_get_member(root, "join")))
                 r = cfg_get_bool(ctx, s, "join", &c->join);
+        if (r >= 0 && (s = config_setting_get_member(root, "auto_promote"))) {
+                r = cfg_get_bool(ctx, s, "auto_promote", &auto_promote);
+                c->disable_auto_promote = !auto_promote;
+        }
         return r;
 }
 

@@ -41,6 +41,7 @@ struct rafktor_config {
         struct rafktor_peer *peers;     /* initial members, used only on first start */
         size_t n_peers;
         bool join;              /* start empty and wait to be added (no bootstrap) */
+        bool disable_auto_promote; /* auto_promote = false: learners wait for PromoteMember */
 
         uint32_t election_timeout_min_ms;
         uint32_t election_timeout_max_ms;

@@ -3,9 +3,10 @@
  * Owns: answering Status, Members, Leader, ReadLog and StateHash from the node's local
  * state, at once; the authorisation of the admin mutations (AddMember, RemoveMember,
  * PromoteMember, TransferLeader, Snapshot: local admin socket only, root or group
- * `rafktor`) and carrying out TransferLeader. Must never change state for a read, wait for
- * the cluster in a read (an operator asks a node about itself, even one that cannot reach a
- * leader), or act on a mutation before admin_authorize() accepted its caller.
+ * `rafktor`) and carrying out TransferLeader (membership changes: admin_member.c). Must
+ * never change state for a read, wait for the cluster in a read (an operator asks a node
+ * about itself, even one that cannot reach a leader), or act on a mutation before
+ * admin_authorize() accepted its caller.
  */
 #include <errno.h>
 #include <grp.h>
@@ -304,8 +305,7 @@ grpc_status_code admin_authorize(const struct net_peer *peer, const char *admin_
         return GRPC_STATUS_PERMISSION_DENIED;
 }
 
-/* Answers the call PERMISSION_DENIED unless its caller may mutate; true when it may. */
-static bool authorized(struct node *n, struct net_call *call)
+bool admin_authorized(struct node *n, struct net_call *call)
 {
         char why[512];
         grpc_status_code code = admin_authorize(net_call_peer(call), n->cfg->admin_socket,
@@ -319,18 +319,6 @@ static bool authorized(struct node *n, struct net_call *call)
         return false;
 }
 
-static void on_membership(struct net_call *call, const struct net_msg *msg, void *user)
-{
-        struct node *n = user;
-
-        (void)msg;
-        if (!authorized(n, call))
-                return;
-        net_call_finish(call, GRPC_STATUS_UNIMPLEMENTED, "membership changes arrive with "
-                        "issue 7 (the core supports raft_add_member, raft_remove_member and "
-                        "raft_promote_member; this node does not carry them out yet)");
-}
-
 /* Snapshot: snapshot_take.c answers with the snapshot's index, term and size once it is
  * published (or joins the one being written). */
 static void on_snapshot(struct net_call *call, const struct net_msg *msg, void *user)
@@ -340,7 +328,7 @@ static void on_snapshot(struct net_call *call, const struct net_msg *msg, void *
         int r;
 
         (void)msg;
-        if (!authorized(n, call))
+        if (!admin_authorized(n, call))
                 return;
         r = snapshot_take_start(n, call, why, sizeof(why));
         if (r >= 0)
@@ -440,7 +428,7 @@ static void on_transfer(struct net_call *call, const struct net_msg *msg, void *
         int64_t now = node_now(n);
         int rc;
 
-        if (!authorized(n, call))
+        if (!admin_authorized(n, call))
                 return;
         if (n->stopped) {
                 net_call_finish(call, GRPC_STATUS_UNAVAILABLE, "node is shutting down");
@@ -510,11 +498,13 @@ void admin_service_methods(struct node *n, struct net_method *m)
                 { "/rafktor.v1.Admin/StateHash", &rafktor__v1__state_hash_request__descriptor,
                   on_state_hash, NULL },
                 { "/rafktor.v1.Admin/AddMember", &rafktor__v1__add_member_request__descriptor,
-                  on_membership, NULL },
+                  admin_member_on_add, admin_member_on_cancel },
                 { "/rafktor.v1.Admin/RemoveMember",
-                  &rafktor__v1__remove_member_request__descriptor, on_membership, NULL },
+                  &rafktor__v1__remove_member_request__descriptor, admin_member_on_remove,
+                  admin_member_on_cancel },
                 { "/rafktor.v1.Admin/PromoteMember",
-                  &rafktor__v1__promote_member_request__descriptor, on_membership, NULL },
+                  &rafktor__v1__promote_member_request__descriptor, admin_member_on_promote,
+                  admin_member_on_cancel },
                 { "/rafktor.v1.Admin/TransferLeader",
                   &rafktor__v1__transfer_leader_request__descriptor, on_transfer,
                   on_transfer_cancel },

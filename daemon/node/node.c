@@ -202,6 +202,13 @@ static void role_changed(struct node *n, const struct raft_effect *fx)
 
 static void run_effect(struct node *n, const struct raft_effect *fx)
 {
+        /* A membership change's answer (admin_member.c); its entry is applied first. */
+        if (fx->handle && admin_member_owns(n, fx->handle)) {
+                if (fx->type == RAFT_FX_APPLY)
+                        apply(n, 0, &fx->entry);
+                admin_member_effect(n, fx);
+                return;
+        }
         switch (fx->type) {
         case RAFT_FX_PERSIST:
                 persist(n, &fx->event);
@@ -292,6 +299,8 @@ void node_after_input(struct node *n, int rc, const char *what)
                 n->cb.on_commit(n->cb.user);
         if (applied && !n->stopped)
                 snapshot_take_maybe(n);
+        if (n->started && !n->stopped)
+                peers_reconcile(n);
         if (n->started && !n->stopped)
                 net_timer_start(n->loop, &n->tick, (int64_t)raft_next_deadline(n->raft),
                                 on_tick, n);
@@ -504,11 +513,13 @@ int node_new(const struct node_options *opts, struct node **ret, char *err, size
         RB_INIT(&n->reqs);
         TAILQ_INIT(&n->forwarding);
         TAILQ_INIT(&n->parked);
+        LIST_INIT(&n->member_reqs);
 
         raft_options_default(&ro, n->cfg->id, seed_of(opts));
         ro.election_min_ms = n->cfg->election_timeout_min_ms;
         ro.election_max_ms = n->cfg->election_timeout_max_ms;
         ro.heartbeat_ms = n->cfg->heartbeat_ms;
+        ro.disable_auto_promote = n->cfg->disable_auto_promote;
         ro.hold_replication = true;     /* on_idle() flushes: batched AppendEntries */
         /* 0 (a config built by hand, as in tests): the core's defaults. */
         if (n->cfg->snapshot_factor)
@@ -637,6 +648,7 @@ void node_stop(struct node *n)
         snapshot_send_stop(n);
         snapshot_recv_stop(n);
         kv_service_stop(n);
+        admin_member_stop(n);
         peers_stop(n);
         raft_output_reset(&n->out);
 }

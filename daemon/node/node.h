@@ -33,8 +33,14 @@
  * attempt) for Raft messages and for client requests a follower forwards to the leader.
  * A forward that cannot reach the leader, or whose leader is replaced while it is pending,
  * goes back to the core until the request's deadline (daemon/node/forward.c says when
- * sending it again is safe). A peer message whose sender is not in the configuration is refused
- * PERMISSION_DENIED; with an empty configuration (config->join) every sender is accepted.
+ * sending it again is safe). A peer message whose sender is not in the configuration is processed
+ * like any other (Raft thesis 4.1: it may come from a leader that added this node by entries
+ * it lacks; a joining node, config->join, has no configuration at all); the core keeps a
+ * removed server from disrupting (leases, pre-vote). The peer set follows the configuration
+ * after every input: channels open to new members and close once a removal commits.
+ * Membership changes (Admin AddMember/RemoveMember/PromoteMember, admin socket only) are
+ * answered when the CONFIG entry commits; a follower answers FAILED_PRECONDITION naming the
+ * leader (no forwarding: the peer port is not authenticated).
  */
 #pragma once
 

@@ -64,6 +64,20 @@ struct out_call {
 };
 LIST_HEAD(out_call_list, out_call);
 
+/* ---- admin_member.c ------------------------------------------------------------------- */
+
+/* An AddMember/RemoveMember/PromoteMember call handed to the core under `handle`, answered
+ * by the core's APPLY (the CONFIG entry committed), FAIL or FORWARD. call is NULL once the
+ * client went away (the effect then only frees it). */
+struct admin_member_req {
+        LIST_ENTRY(admin_member_req) link;
+        uint64_t handle;
+        struct net_call *call;
+        const char *what;               /* "AddMember", ... (static) */
+        char id[RAFT_ID_MAX];
+};
+LIST_HEAD(admin_member_list, admin_member_req);
+
 /* ---- kv_service.c --------------------------------------------------------------------- */
 
 enum kv_req_kind {
@@ -179,6 +193,8 @@ struct node {
         struct kv_req_list forwarding;  /* forward.c: requests on their way to the leader */
         struct kv_req_list parked;      /* forward.c: failed forwards waiting for a retry */
         struct net_timer fwd_retry;     /* forward.c: the earliest parked retry or deadline */
+        struct net_timer peers_gc;      /* peers.c: closes links to servers that left */
+        struct admin_member_list member_reqs; /* admin_member.c: changes waiting to commit */
         /* Snapshots (snapshot_take.c, snapshot_send.c, snapshot_recv.c). */
         struct snap_take *snap_take;    /* the snapshot being written, or NULL */
         struct snap_recv *snap_recv;    /* the InstallSnapshot being received, or NULL */
@@ -202,6 +218,14 @@ void node_response_header(const struct node *n, struct raft_status *st,
 
 /* peers.c */
 struct peer *peers_get(struct node *n, const char *id);     /* NULL: not a member */
+/* The peer record of a sender, member or not (thesis 4.1: a server outside this node's
+ * configuration may be its leader, or a candidate it has not heard of yet): for holding
+ * its calls. It gets a channel only while it is a member. NULL: out of memory. */
+struct peer *peers_get_sender(struct node *n, const char *id);
+/* After every input: channels to every member of raft_configuration() (and to the servers
+ * a leader still replicates to, raft_status().peers); links to the others are closed
+ * soon after (a timer: never inside a stream's own callback). */
+void peers_reconcile(struct node *n);
 void peers_send(struct node *n, const struct raft_msg *m);
 void peers_hold(struct node *n, struct peer *p, struct net_call *call, enum raft_msg_type t);
 void peers_set_pipeline(struct peer *p, struct net_call *call);
@@ -217,7 +241,6 @@ void peers_free(struct node *n);
 
 /* raft_service.c */
 void raft_service_methods(struct node *n, struct net_method *m);
-bool raft_service_is_member(struct node *n, const char *id);
 
 /* kv_service.c */
 void kv_service_methods(struct node *n, struct net_method *m);
@@ -256,6 +279,22 @@ void admin_service_methods(struct node *n, struct net_method *m);
  * PERMISSION_DENIED with a sentence in why. admin_socket names the socket in the sentence. */
 grpc_status_code admin_authorize(const struct net_peer *peer, const char *admin_socket,
                                  char *why, size_t why_len);
+/* admin_authorize() for a call: answers it PERMISSION_DENIED (and logs) unless its caller
+ * may mutate; true when it may. */
+bool admin_authorized(struct node *n, struct net_call *call);
+
+/* admin_member.c: the AddMember, RemoveMember, PromoteMember handlers (on_message and
+ * on_cancel of each) and the answers to them. */
+void admin_member_on_add(struct net_call *call, const struct net_msg *msg, void *user);
+void admin_member_on_remove(struct net_call *call, const struct net_msg *msg, void *user);
+void admin_member_on_promote(struct net_call *call, const struct net_msg *msg, void *user);
+void admin_member_on_cancel(struct net_call *call, void *user);
+/* The effect runner: true when `fx` (APPLY, FAIL or FORWARD) answers a membership change,
+ * which it then answers (an APPLY's entry is applied to the KV by the caller first). */
+bool admin_member_owns(const struct node *n, uint64_t handle);
+void admin_member_effect(struct node *n, const struct raft_effect *fx);
+/* node_stop: answers every pending change UNAVAILABLE "node is shutting down". */
+void admin_member_stop(struct node *n);
 
 /* ---- snapshots ------------------------------------------------------------------------ */
 

@@ -4,8 +4,12 @@
  * fail fast), one outgoing AppendEntriesPipeline stream (opened lazily, reopened after it
  * ended), the incoming unary calls waiting for the core's answer, the newest incoming
  * pipeline call, and every outgoing unary call (votes, TimeoutNow, forwarded client
- * requests) until it completes. Must never block, retry a message by itself (Raft does),
- * or deliver a response from a peer to the core without decoding and naming its sender.
+ * requests) until it completes. The peer set follows the configuration (peers_reconcile
+ * after every input): members get a channel; a server that left keeps its links while a
+ * leader still replicates to it (its removal is not committed), then they are closed and
+ * its record freed once no call of its is held. Must never block, retry a message by
+ * itself (Raft does), or deliver a response from a peer to the core without decoding and
+ * naming its sender.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +25,26 @@ static struct peer *peer_find(struct node *n, const char *id)
                 if (strcmp(n->peers[i]->id, id) == 0)
                         return n->peers[i];
         return NULL;
+}
+
+static struct peer *peer_add(struct node *n, const char *id)
+{
+        struct peer **grown;
+        struct peer *p;
+
+        grown = realloc(n->peers, (n->n_peers + 1) * sizeof(*n->peers));
+        if (!grown)
+                return NULL;
+        n->peers = grown;
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return NULL;
+        p->node = n;
+        snprintf(p->id, sizeof(p->id), "%s", id);
+        TAILQ_INIT(&p->held_append);
+        TAILQ_INIT(&p->held_vote);
+        n->peers[n->n_peers++] = p;
+        return p;
 }
 
 /* Reconnecting, in gRPC's terms (doc/connection-backoff.md, the subchannel's arguments):
@@ -57,34 +81,31 @@ struct peer *peers_get(struct node *n, const char *id)
 {
         const struct raft_server *s = raft_config_find(raft_configuration(n->raft), id);
         struct net_channel_options co;
-        struct peer **grown;
         struct peer *p = peer_find(n, id);
 
         if (p) {
-                if (!s || strcmp(s->address, p->address) == 0)
+                if (!s)
                         return p;
-                /* The member moved: a new channel on the next use. */
-                if (p->pipe)
-                        net_stream_release(p->pipe);
-                p->pipe = NULL;
-                net_channel_free(p->ch);
-                p->ch = NULL;
+                if (strcmp(s->address, p->address) == 0) {
+                        /* A member again after its links were closed: reopen them. */
+                        if (p->ch || strcmp(id, n->cfg->id) == 0)
+                                return p;
+                } else {
+                        /* The member moved: a new channel on the next use. */
+                        if (p->pipe)
+                                net_stream_release(p->pipe);
+                        p->pipe = NULL;
+                        if (p->ch)
+                                net_channel_free(p->ch);
+                        p->ch = NULL;
+                }
         }
         if (!s || n->stopped)
                 return p;
         if (!p) {
-                grown = realloc(n->peers, (n->n_peers + 1) * sizeof(*n->peers));
-                if (!grown)
-                        return NULL;
-                n->peers = grown;
-                p = calloc(1, sizeof(*p));
+                p = peer_add(n, id);
                 if (!p)
                         return NULL;
-                p->node = n;
-                snprintf(p->id, sizeof(p->id), "%s", id);
-                TAILQ_INIT(&p->held_append);
-                TAILQ_INIT(&p->held_vote);
-                n->peers[n->n_peers++] = p;
         }
         snprintf(p->address, sizeof(p->address), "%s", s->address);
         if (strcmp(id, n->cfg->id) != 0 && !p->ch) {
@@ -95,6 +116,94 @@ struct peer *peers_get(struct node *n, const char *id)
                                     p->address);
         }
         return p;
+}
+
+struct peer *peers_get_sender(struct node *n, const char *id)
+{
+        struct peer *p = peers_get(n, id);
+
+        if (p || n->stopped)
+                return p;
+        return peer_add(n, id);         /* not a member: no channel, answers only */
+}
+
+/* ---- following the configuration ----------------------------------------------------- */
+
+static bool peer_idle(const struct peer *p)
+{
+        return !p->ch && !p->pipe && !p->in_pipe && TAILQ_EMPTY(&p->held_append) &&
+               TAILQ_EMPTY(&p->held_vote);
+}
+
+/* Not in the configuration (and not this node): its links go once no leader needs them. */
+static bool peer_stray(const struct node *n, const struct raft_config *c,
+                       const struct peer *p)
+{
+        return strcmp(p->id, n->cfg->id) != 0 && !raft_config_find(c, p->id);
+}
+
+static bool in_status(const struct raft_status *st, const char *id)
+{
+        for (size_t i = 0; i < st->n_peers; i++)
+                if (strcmp(st->peers[i].id, id) == 0)
+                        return true;
+        return false;
+}
+
+static void peers_gc(struct net_timer *t, void *user)
+{
+        struct node *n = user;
+        const struct raft_config *c = raft_configuration(n->raft);
+        struct raft_status st;
+
+        (void)t;
+        if (n->stopped)
+                return;
+        raft_status(n->raft, &st);
+        for (size_t i = 0; i < n->n_peers;) {
+                struct peer *p = n->peers[i];
+
+                /* A leader replicates to a removed server until the removal commits. */
+                if (!peer_stray(n, c, p) ||
+                    (st.role == RAFT_LEADER && in_status(&st, p->id))) {
+                        i++;
+                        continue;
+                }
+                if (p->pipe)
+                        net_stream_release(p->pipe);
+                p->pipe = NULL;
+                if (p->ch) {
+                        log_info(n->log, "%s: closing the channel to %s (%s): no longer a "
+                                 "member", n->cfg->id, p->id, p->address);
+                        net_channel_free(p->ch);
+                }
+                p->ch = NULL;
+                if (!peer_idle(p)) {
+                        i++;
+                        continue;
+                }
+                free(p);
+                n->peers[i] = n->peers[--n->n_peers];
+        }
+}
+
+void peers_reconcile(struct node *n)
+{
+        const struct raft_config *c = raft_configuration(n->raft);
+        bool stray = false;
+
+        if (n->stopped)
+                return;
+        for (size_t i = 0; i < c->n; i++)
+                if (strcmp(c->servers[i].id, n->cfg->id) != 0)
+                        (void)peers_get(n, c->servers[i].id);
+        for (size_t i = 0; i < n->n_peers && !stray; i++)
+                stray = peer_stray(n, c, n->peers[i]);
+        /* Closing waits a heartbeat: never inside a stream's own callback, and a removed
+         * server's links are not torn down and rebuilt at every input. */
+        if (stray && !n->peers_gc.armed)
+                net_timer_start(n->loop, &n->peers_gc,
+                                node_now(n) + (int64_t)n->cfg->heartbeat_ms, peers_gc, n);
 }
 
 /* ---- outgoing unary calls ------------------------------------------------------------ */
@@ -383,6 +492,7 @@ void peers_stop(struct node *n)
 {
         struct out_call *oc;
 
+        net_timer_cancel(n->loop, &n->peers_gc);
         while ((oc = LIST_FIRST(&n->out_calls))) {
                 LIST_REMOVE(oc, link);
                 oc->node = NULL;        /* its completion only frees it */

@@ -1,9 +1,13 @@
 /* daemon/node/raft_service.c: the server side of raftgrpc.RaftService.
  *
- * Owns: decoding what a peer sends (msg_decode, to = this node), refusing senders that
- * are not members, holding unary calls until the core answers them (peers.c), and feeding
- * every message to the core. Must never answer a peer on the core's behalf (only
- * TimeoutNow, whose reply carries nothing) or let a malformed message reach the core.
+ * Owns: decoding what a peer sends (msg_decode, to = this node), holding unary calls until
+ * the core answers them (peers.c), and feeding every message to the core. A sender outside
+ * this node's configuration is NOT refused (Raft thesis 4.1): it may be a leader that added
+ * this node by entries this node has not received yet (a joining node has no configuration
+ * at all), or a candidate this node has not heard of; the core decides what such a message
+ * may do (a removed server cannot disrupt: leases and pre-vote, daemon/raft/README.md).
+ * Must never answer a peer on the core's behalf (only TimeoutNow, whose reply carries
+ * nothing) or let a malformed message reach the core.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,14 +15,6 @@
 #include "daemon/node/node_internal.h"
 #include "daemon/wire/msg_codec.h"
 #include "raft.pb-c.h"
-
-/* A node that joins has no configuration yet: it accepts its future leader. */
-bool raft_service_is_member(struct node *n, const char *id)
-{
-        const struct raft_config *c = raft_configuration(n->raft);
-
-        return c->n == 0 || raft_config_find(c, id) != NULL;
-}
 
 /* Decodes and checks one request; on failure the call is answered and false returned.
  * A pipeline call is ended with the error too (a peer sending garbage gets a new one). */
@@ -48,14 +44,6 @@ static bool admit(struct node *n, struct net_call *call, enum raft_msg_type t,
                 raft_msg_clear(m);
                 return false;
         }
-        if (!raft_service_is_member(n, m->from)) {
-                log_warning(n->log, "%s from %s refused: %s is not a member",
-                            net_call_method(call), net_call_peer(call)->address, m->from);
-                net_call_finish(call, GRPC_STATUS_PERMISSION_DENIED,
-                                "%s is not a member of this cluster", m->from);
-                raft_msg_clear(m);
-                return false;
-        }
         return true;
 }
 
@@ -78,10 +66,9 @@ static void on_held_request(struct net_call *call, const struct net_msg *msg, vo
 
         if (!admit(n, call, t, MSG_FRAME_PLAIN, msg, &m))
                 return;
-        p = peers_get(n, m.from);
+        p = peers_get_sender(n, m.from);
         if (!p) {
-                net_call_finish(call, GRPC_STATUS_PERMISSION_DENIED,
-                                "%s is not a member of this cluster", m.from);
+                net_call_finish(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
                 raft_msg_clear(&m);
                 return;
         }
@@ -111,12 +98,11 @@ static void on_pipeline_message(struct net_call *call, const struct net_msg *msg
                 peers_forget_stream(n, call);
                 return;
         }
-        p = peers_get(n, m.from);
+        p = peers_get_sender(n, m.from);
         if (!p) {
                 raft_msg_clear(&m);
                 peers_forget_stream(n, call);
-                net_call_finish(call, GRPC_STATUS_PERMISSION_DENIED,
-                                "%s is not a member of this cluster", m.from);
+                net_call_finish(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
                 return;
         }
         peers_set_pipeline(p, call);

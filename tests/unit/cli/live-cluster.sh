@@ -125,20 +125,23 @@ expect 0 raftctl -e "$E" --json log 1 3
 expect 0 raftctl -e "$E" -w plain log 1 1
 has "$out" "$(printf '1\t')"
 
-# Admin mutations: refused over TCP (9); on the admin socket membership changes and
-# snapshots are not implemented yet (7), transfer-leader moves the leader.
+# Admin mutations: refused over TCP (9); on the admin socket a follower refuses membership
+# changes naming the leader (1), the leader's core refuses nonsense (2), transfer-leader
+# moves the leader.
 for c in "member add n4 127.0.0.1:1" "member remove n3" "member promote n3" \
          "transfer-leader n2" "snapshot"; do
         # shellcheck disable=SC2086
         expect 9 raftctl -e "$E" $c
         has "$err" "permission denied: admin mutations are accepted only on the local admin socket"
 done
-for c in "member add n4 127.0.0.1:1" "member remove n3" "member promote n3" "snapshot"; do
-        # shellcheck disable=SC2086
-        expect 7 raftctl -e "$(admin_ep "$LEADER")" $c
-        has "$err" "not supported by this daemon yet"
-        has "$err" "arrive with issue 7"
-done
+F_ONE=$(( LEADER % 3 + 1 ))
+expect 1 raftctl -e "$(admin_ep "$F_ONE")" member add n4 127.0.0.1:1
+has "$err" "n$F_ONE is not the leader; the leader is n$LEADER"
+expect 2 raftctl -e "$(admin_ep "$LEADER")" member promote "n$F_ONE"
+has "$err" "n$F_ONE"
+expect 2 raftctl -e "$(admin_ep "$LEADER")" member remove n9
+has "$err" "n9"
+expect 0 raftctl -e "$(admin_ep "$LEADER")" member list
 T_TO=$(( LEADER % 3 + 1 ))
 expect 0 raftctl -e "$(admin_ep "$LEADER")" --json transfer-leader "n$T_TO"
 has "$out" "\"leader_id\": \"n$T_TO\""
