@@ -222,7 +222,7 @@ static void wait_for_retry(struct evlog *log, uint32_t delay_ms)
 static bool on_failure(struct evlog *log, int r, const struct storage_error *err)
 {
         char msg[sizeof(log->error_msg)];
-        bool again = log->full && r == -ENOSPC;
+        bool again = log->full && r == -ENOSPC, full;
 
         log->error = r;
         log->full = r == -ENOSPC && !log->stop;
@@ -235,10 +235,10 @@ static bool on_failure(struct evlog *log, int r, const struct storage_error *err
                 return true;
         }
         memcpy(msg, log->error_msg, sizeof(msg));
+        full = log->full;
         pthread_mutex_unlock(&log->mu);
         evlog_logf(log, EVLOG_ERR, "event log: %s%s", msg,
-                   r == -ENOSPC && !log->stop ? "; appends are kept in memory and written "
-                                                "once space is freed" : "");
+                   full ? "; appends are kept in memory and written once space is freed" : "");
         if (log->on_error)
                 log->on_error(log->userdata, r, msg);
         pthread_mutex_lock(&log->mu);
