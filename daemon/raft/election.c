@@ -25,8 +25,14 @@ void raft__reset_election_timer(struct raft *r, raft_time_t now)
  * the same lease for itself. */
 bool raft__lease_fresh(const struct raft *r, raft_time_t now)
 {
+        /* A leader is the current leader it hears from (LogCabin withholds
+         * from becoming leader on), check-quorum or not: else a removed
+         * server that missed the news, without pre-vote, deposes every
+         * leader forever (sim finding, seed 854 --features on). A leader
+         * cut off from its followers still steps down when it hears a
+         * higher term in AppendEntries or a reply. */
         if (r->role == RAFT_LEADER)
-                return !r->opts.disable_check_quorum;
+                return true;
         return r->leader[0] != '\0' && r->leader_contact_valid &&
                now < r->leader_contact + r->opts.election_min_ms;
 }

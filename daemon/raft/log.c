@@ -78,6 +78,10 @@ uint64_t raft__log_next_time(const struct raft_log *l, raft_time_t now)
 {
         uint64_t last = l->n > 0 ? l->entries[l->n - 1].leader_time_ms : 0;
 
+        /* Entries compacted into a snapshot still count (sim finding:
+         * a log compacted to nothing let a leader stamp lower). */
+        if (last < l->time_floor)
+                last = l->time_floor;
         return now > last ? now : last;
 }
 
@@ -122,13 +126,18 @@ void raft__log_set_base(struct raft_log *l, raft_index_t idx, raft_term_t term)
         if (idx <= l->base_index)
                 return;
         if (raft__log_term_at(l, idx) != term) {
-                /* The snapshot disagrees with (or is beyond) our log: drop it all. */
+                /* The snapshot disagrees with (or is beyond) our log: drop
+                 * it all (its stamps stay a floor for new entries). */
+                if (l->n > 0 && l->entries[l->n - 1].leader_time_ms > l->time_floor)
+                        l->time_floor = l->entries[l->n - 1].leader_time_ms;
                 raft__log_truncate(l, l->base_index + 1);
                 l->base_index = idx;
                 l->base_term = term;
                 return;
         }
         drop = idx - l->base_index;
+        if (l->entries[drop - 1].leader_time_ms > l->time_floor)
+                l->time_floor = l->entries[drop - 1].leader_time_ms;
         for (i = 0; i < drop; i++)
                 raft__entry_clear(&l->entries[i]);
         if (l->n > drop)

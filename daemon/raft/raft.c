@@ -203,6 +203,15 @@ int raft_replay_base_entries(struct raft *r, const struct raft_entry *entries, s
         return RAFT_OK;
 }
 
+int raft_time_floor(struct raft *r, uint64_t leader_time_ms)
+{
+        if (!r)
+                return RAFT_EINVAL;
+        if (leader_time_ms > r->log.time_floor)
+                r->log.time_floor = leader_time_ms;
+        return RAFT_OK;
+}
+
 int raft_bootstrap(struct raft *r, const struct raft_config *config, raft_time_t now,
                    struct raft_output *out)
 {

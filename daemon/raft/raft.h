@@ -29,8 +29,9 @@
  * Recovery is raft_replay() of every durable event in order (or
  * raft_replay_base() + raft_replay_base_vote() + raft_replay_base_entries()
  * for the newest snapshot and raft_replay() of the events after it), then
- * raft_start(): the same apply code as normal operation. Snapshots and membership changes: see their
- * sections below and daemon/raft/README.md (what the shell must do).
+ * raft_start(): the same apply code as normal operation. Snapshots and
+ * membership changes: see their sections below and daemon/raft/README.md
+ * (what the shell must do).
  */
 #ifndef RAFKTOR_RAFT_H
 #define RAFKTOR_RAFT_H
@@ -78,7 +79,9 @@ struct raft_entry {
         enum raft_entry_type type;
         uint64_t leader_time_ms; /* leader's `now` when it appended the entry,
                                   * raised to the previous entry's value if
-                                  * lower: never decreases along the log */
+                                  * lower (compacted ones included, see
+                                  * raft_time_floor): never decreases along
+                                  * the log */
         size_t len;
         uint8_t *data; /* owned by whoever owns the entry; may be NULL if len 0 */
 };
@@ -372,6 +375,15 @@ int raft_replay_base_vote(struct raft *r, raft_term_t term, const char *voted_fo
  * SnapshotTaken events as before; the shell then loads the file of the
  * newest one. */
 int raft_replay_base_entries(struct raft *r, const struct raft_entry *entries, size_t n);
+
+/* After restoring a state machine from a snapshot (a restart from a file,
+ * or RAFT_FX_RESTORE): its clock, i.e. the largest leader_time_ms applied
+ * (the KV's clock_ms). New entries are stamped no lower, so stamps never
+ * decrease along the log although the entries up to the snapshot are gone
+ * (the core knows their stamps only when it compacted them itself).
+ * Without it a leader may stamp lower than the snapshot's last entry; the
+ * KV's clock, a maximum, still never goes back. Only raises; any time. */
+int raft_time_floor(struct raft *r, uint64_t leader_time_ms);
 
 /* First start of a new cluster member: makes the initial configuration the
  * log's first entry (index 1, term 1), identically on every initial member,

@@ -21,6 +21,9 @@
  *   RAFT_SABOTAGE_ACK_BEFORE_DURABLE  effects.c raft__send_after_durable():
  *                                     AppendEntries success and granted votes
  *                                     sent before their events are durable
+ *   RAFT_SABOTAGE_TWO_CHANGES         membership.c may_change(): a second
+ *                                     membership change accepted while one
+ *                                     is uncommitted
  */
 #ifndef RAFKTOR_RAFT_PRIVATE_H
 #define RAFKTOR_RAFT_PRIVATE_H
@@ -38,6 +41,9 @@
 struct raft_log {
         raft_index_t base_index; /* last index covered by the snapshot (0: none) */
         raft_term_t base_term;
+        uint64_t time_floor; /* no new entry is stamped below this: the
+                              * leader_time_ms of the entries compacted
+                              * away (or raft_time_floor's) */
         size_t n, cap;
         struct raft_entry *entries; /* entries[i].index == base_index + 1 + i */
 };

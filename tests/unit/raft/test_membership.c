@@ -320,6 +320,36 @@ static void test_removed_node_cannot_disrupt(void **state)
         h_free(&c);
 }
 
+static void no_check_quorum(struct raft_options *o)
+{
+        o->disable_check_quorum = true;
+}
+
+/* Thesis 4.2.3 for a leader too, check-quorum or not: a RequestVote with a
+ * higher term from a server outside the configuration (removed, never told)
+ * neither raises the leader's term nor deposes it (sim finding: seed 854
+ * with --features on, a removed node without pre-vote deposed every leader
+ * that ran without check-quorum, and the cluster never settled). */
+static void test_leader_without_check_quorum_ignores_removed_server_votes(void **state)
+{
+        struct raft_status before, after;
+        struct raft_msg m;
+        struct solo s;
+
+        (void)state;
+        solo_init(&s, "n1", 3, no_check_quorum);
+        solo_make_leader(&s);
+        raft_status(s.r, &before);
+        m = msg_vote("n9", "n1", before.term + 5, before.last_index + 10, before.term, false);
+        solo_recv(&s, &m);
+        raft_status(s.r, &after);
+        assert_int_equal(after.role, RAFT_LEADER);
+        assert_int_equal(after.term, before.term);
+        assert_int_equal(fx_count(&s.out, RAFT_FX_PERSIST), 0);
+        assert_null(fx_find_msg(&s.out, RAFT_MSG_VOTE_RESP, 0));
+        solo_free(&s);
+}
+
 /* A node that starts with an empty log and no configuration (joins a
  * cluster) never elects itself: it waits for a leader's AppendEntries or
  * InstallSnapshot, and stays out of elections as a learner. */
@@ -366,6 +396,7 @@ int main(void)
                 cmocka_unit_test(test_new_member_joins_as_learner_and_is_promoted_when_caught_up),
                 cmocka_unit_test(test_removed_leader_steps_down_after_commit),
                 cmocka_unit_test(test_removed_node_cannot_disrupt),
+                cmocka_unit_test(test_leader_without_check_quorum_ignores_removed_server_votes),
                 cmocka_unit_test(test_joining_node_never_elects_itself),
         };
 

@@ -330,6 +330,39 @@ static void test_replayed_snapshot_event_beyond_base_reports_missing_file(void *
         raft_free(r);
 }
 
+/* raft_time_floor: after a restart from a file whose tail is empty the
+ * core does not know the stamp of the snapshot's last entry; the shell
+ * gives the state machine's clock and new entries are stamped no lower. */
+static void test_time_floor_raises_stamps_after_restart_from_base(void **state)
+{
+        struct raft_output out;
+        struct raft_status st;
+        struct raft_msg m;
+        struct raft *r = based_node(10, 100, 5, 5);
+        raft_time_t now = 1000;
+
+        (void)state;
+        raft_output_init(&out);
+        assert_int_equal(raft_time_floor(r, 500000), RAFT_OK);
+        assert_int_equal(raft_time_floor(r, 400000), RAFT_OK); /* only raises */
+        assert_int_equal(raft_start(r, now, &out), RAFT_OK);
+        /* Elected: pre-vote, vote, durable. */
+        now += 1000;
+        assert_int_equal(raft_tick(r, now, &out), RAFT_OK);
+        m = msg_vote_resp("n2", "n1", 6, true, true);
+        assert_int_equal(raft_receive(r, now, &m, &out), RAFT_OK);
+        m = msg_vote_resp("n2", "n1", 6, true, false);
+        assert_int_equal(raft_receive(r, now, &m, &out), RAFT_OK);
+        raft_status(r, &st);
+        assert_int_equal(raft_persisted(r, now, st.last_seq, &out), RAFT_OK);
+        raft_status(r, &st);
+        assert_int_equal(st.role, RAFT_LEADER);
+        assert_non_null(raft_log_get(r, 101));
+        assert_int_equal(raft_log_get(r, 101)->leader_time_ms, 500000);
+        raft_output_free(&out);
+        raft_free(r);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -338,6 +371,7 @@ int main(void)
                 cmocka_unit_test(test_base_entries_count_as_durable),
                 cmocka_unit_test(test_replayed_snapshot_event_covered_by_base_is_noop),
                 cmocka_unit_test(test_replayed_snapshot_event_beyond_base_reports_missing_file),
+                cmocka_unit_test(test_time_floor_raises_stamps_after_restart_from_base),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

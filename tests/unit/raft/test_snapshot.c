@@ -367,6 +367,43 @@ static void test_should_snapshot_when_log_outgrows_snapshot_by_factor(void **sta
         h_free(&c);
 }
 
+static void no_window(struct raft_options *o)
+{
+        o->snapshot_trailing = 0;
+}
+
+/* raft.h: leader_time_ms "never decreases along the log", compacted
+ * entries included (sim finding: a node whose own snapshot compacted its
+ * log to nothing, elected with a clock behind the old leader's, stamped
+ * its NOOP below the last compacted entry). */
+static void test_leader_time_never_decreases_after_log_compacted_to_nothing(void **state)
+{
+        const raft_term_t terms[] = { 2, 2 };
+        struct raft_status st;
+        struct raft_msg m;
+        struct solo s;
+
+        (void)state;
+        solo_init(&s, "n1", 3, no_window);
+        m = msg_append("n2", "n1", 2, 1, 1, 3, 2, terms);
+        m.append.entries[0].leader_time_ms = 900000;
+        m.append.entries[1].leader_time_ms = 1000000;
+        solo_recv(&s, &m);
+        solo_persist(&s);
+        raft_status(s.r, &st);
+        assert_int_equal(st.applied_index, 3);
+        assert_int_equal(raft_snapshot_taken(s.r, s.now, 3, &s.out), RAFT_OK);
+        solo_persist(&s);
+        raft_status(s.r, &st);
+        assert_int_equal(st.last_index, 3);
+        assert_null(raft_log_get(s.r, 3)); /* compacted to nothing */
+        solo_make_leader(&s);
+        assert_true(s.now < 1000000);
+        assert_non_null(raft_log_get(s.r, 4));
+        assert_true(raft_log_get(s.r, 4)->leader_time_ms >= 1000000);
+        solo_free(&s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -376,6 +413,7 @@ int main(void)
                 cmocka_unit_test(test_stale_install_snapshot_ignored),
                 cmocka_unit_test(test_replay_after_snapshot_rebuilds_same_state),
                 cmocka_unit_test(test_should_snapshot_when_log_outgrows_snapshot_by_factor),
+                cmocka_unit_test(test_leader_time_never_decreases_after_log_compacted_to_nothing),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
