@@ -121,6 +121,19 @@ static int encode_command(struct sim_client *c, const struct lc_op *op, uint64_t
         return 0;
 }
 
+/* With membership changes, a client talks to the members of the newest
+ * committed configuration (its member list), not to spare slots, nodes
+ * whose addition never committed, or removed nodes (those answer
+ * NO_LEADER once the leader stops talking to them). */
+static bool usable_node(const struct sim *sim, int node)
+{
+        if (!sim->membership)
+                return true;
+        if (!sim->inv.members)
+                return sim->nodes[node].provisioned;
+        return (sim->inv.members >> node) & 1u;
+}
+
 static int send_attempt(struct sim *sim, struct sim_client *c)
 {
         struct hist_op *h = &sim->hist.ops[c->op];
@@ -132,6 +145,8 @@ static int send_attempt(struct sim *sim, struct sim_client *c)
 
         if (!req)
                 return -1;
+        while (!usable_node(sim, node))
+                node = (int) prng_below(&sim->rng, sim->n_nodes);
         c->attempt++;
         h->attempts++;
         req->op = c->op;

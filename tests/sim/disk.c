@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 void disk_init(struct disk *d, uint64_t lat_min_ms, uint64_t lat_max_ms)
 {
@@ -20,7 +21,7 @@ void disk_free(struct disk *d)
         free(d->events);
         d->events = NULL;
         d->n = d->cap = d->durable = d->flush_upto = 0;
-        d->last_seq = 0;
+        d->last_seq = d->base_seq = 0;
         d->flushing = false;
 }
 
@@ -68,7 +69,25 @@ raft_seq_t disk_flush_done(struct disk *d)
 
 raft_seq_t disk_durable_seq(const struct disk *d)
 {
-        return d->durable ? d->events[d->durable - 1].seq : 0;
+        return d->durable ? d->events[d->durable - 1].seq : d->base_seq;
+}
+
+size_t disk_compact(struct disk *d, raft_seq_t seq)
+{
+        size_t k = 0;
+
+        while (k < d->durable && d->events[k].seq <= seq)
+                k++;
+        if (k == 0)
+                return 0;
+        d->base_seq = d->events[k - 1].seq;
+        for (size_t i = 0; i < k; i++)
+                raft_event_clear(&d->events[i]);
+        memmove(d->events, d->events + k, (d->n - k) * sizeof(*d->events));
+        d->n -= k;
+        d->durable -= k;
+        d->flush_upto = d->flush_upto > k ? d->flush_upto - k : 0;
+        return k;
 }
 
 size_t disk_crash(struct disk *d, struct prng *rng, unsigned keep_pm)

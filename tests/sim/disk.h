@@ -3,6 +3,7 @@
  * Owns: the events a node asked to persist, which prefix of them is
  * durable, and group commit: one flush makes durable every event written
  * before it started; events written meanwhile wait for the next flush.
+ * Compaction drops a durable prefix (covered by a snapshot file).
  * A crash keeps the durable prefix (and, if the caller asks, a further
  * prefix of the written events, as a page cache might), never anything
  * after a lost event.
@@ -26,6 +27,7 @@ struct disk {
         bool flushing;
         bool broken; /* writes and syncs fail until the node restarts (repaired) */
         raft_seq_t last_seq; /* last sequence number written, even into a broken disk */
+        raft_seq_t base_seq; /* events up to this were compacted away (a snapshot) */
         uint64_t lat_min_ms, lat_max_ms; /* fsync latency */
 };
 
@@ -40,6 +42,9 @@ bool disk_start_flush(struct disk *d, struct prng *rng, uint64_t *ret_delay);
 /* The flush in flight completed: returns the highest durable seq (0: none). */
 raft_seq_t disk_flush_done(struct disk *d);
 raft_seq_t disk_durable_seq(const struct disk *d);
+/* Compaction after a snapshot file of the state after event `seq` was
+ * published: durable events with seq <= `seq` go. Returns how many. */
+size_t disk_compact(struct disk *d, raft_seq_t seq);
 /* Power cut (and repair of a broken disk): keep the durable events plus,
  * with probability keep_pm per mille, a random prefix of the others.
  * Returns how many events survived. */

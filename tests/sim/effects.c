@@ -4,9 +4,10 @@
  * core listed them: PERSIST goes to the node's disk, SEND to the network,
  * APPLY to the node's KV (its reply to the waiting client), READ_READY is
  * served from the node's KV, FORWARD and FAIL to requests.c, ROLE to the
- * trace and the invariants.
+ * trace and the invariants; the snapshot effects to snapshots.c.
  * Must never: call back into the core (its output is being walked).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +120,29 @@ static int do_apply(struct sim *sim, struct sim_node *n, const struct raft_effec
                   fx->handle ? " (answers a client)" : "");
         inv_on_apply(sim, n, e, reply, len);
         n->applied = e->index;
+        if (e->type == RAFT_ENTRY_CONFIG) {
+                /* The shell's view of the configuration as of `applied`
+                 * (what a snapshot file records). */
+                raft_config_clear(&n->applied_config);
+                if (raft_config_decode(e->data, e->len, &n->applied_config) != RAFT_OK) {
+                        free(reply);
+                        sim_fail(sim, "core API contract", "%s applied an undecodable "
+                                 "configuration at index %llu", n->id,
+                                 (unsigned long long) e->index);
+                        return -1;
+                }
+                if (sim->trace.verbose) {
+                        char who[128] = "";
+
+                        for (size_t k = 0; k < n->applied_config.n; k++)
+                                snprintf(who + strlen(who), sizeof(who) - strlen(who), " %s%s",
+                                         n->applied_config.servers[k].id,
+                                         n->applied_config.servers[k].voter ? "" : "(learner)");
+                        trace_add(&sim->trace, sim->now, "%s configuration %llu:%s", n->id,
+                                  (unsigned long long) e->index, who);
+                }
+                inv_on_config_applied(sim, n, &n->applied_config, e->index, true);
+        }
         if (n->role == RAFT_LEADER)
                 nemesis_on_leader_apply(sim, n);
         if (fx->handle) {
@@ -221,6 +245,15 @@ int effects_run(struct sim *sim, struct sim_node *n)
                                 nemesis_on_leader(sim, n);
                         else if (fx->role.role == RAFT_CANDIDATE)
                                 nemesis_on_candidate(sim, n);
+                        break;
+                case RAFT_FX_SEND_SNAPSHOT:
+                        r = snap_fx_send(sim, n, fx);
+                        break;
+                case RAFT_FX_RESTORE:
+                        r = snap_fx_restore(sim, n, fx);
+                        break;
+                case RAFT_FX_SNAPSHOT_REPLY:
+                        r = snap_fx_reply(sim, n, fx);
                         break;
                 default:
                         sim_fail(sim, "core API contract", "%s emitted unknown effect type %d",

@@ -24,6 +24,9 @@ enum sim_ev_type {
         SIM_EV_ISOLATE,        /* cut node `node` off if still incarnation `gen` */
         SIM_EV_HEAL_LINKS,     /* restore every link */
         SIM_EV_RESTART,        /* restart node `node` (gen: incarnation that crashed) */
+        SIM_EV_SNAP_WRITTEN,   /* node `node`'s snapshot temp file is complete (gen: inc.) */
+        SIM_EV_SNAP_STREAM,    /* an InstallSnapshot stream reaches node `node` (snapfile) */
+        SIM_EV_SNAP_RESULT,    /* a stream's end reaches leader `node` (sim_snap_result) */
 };
 
 struct sim_ev {

@@ -83,6 +83,7 @@ void inv_free(struct invariants *inv)
 void inv_node_reset(struct sim_node *n)
 {
         n->log_last = 0;
+        n->log_base = 0;
         n->dedup_n = 0;
         n->n_votes = 0;
 }
@@ -111,6 +112,8 @@ void inv_on_role(struct sim *sim, struct sim_node *n, const struct raft_effect *
         n->role = fx->role.role;
         if (fx->role.role != RAFT_LEADER)
                 return;
+        if (n->leader_term != fx->role.term)
+                inv_on_leader_elected(sim, n, fx->role.term);
         n->leader_term = fx->role.term;
         saw_leader(sim, n, fx->role.term);
 }
@@ -209,7 +212,8 @@ static bool lm_grow(struct invariants *inv)
         return true;
 }
 
-static void log_append(struct sim *sim, struct sim_node *n, const struct raft_entry *e)
+static void log_append(struct sim *sim, struct sim_node *n, const struct raft_entry *e,
+                       raft_seq_t seq)
 {
         struct invariants *inv = &sim->inv;
         struct lm_slot *slot;
@@ -236,7 +240,7 @@ static void log_append(struct sim *sim, struct sim_node *n, const struct raft_en
         chain = mix(e->index > 1 ? n->log[e->index - 1].chain : 0, entry_hash(e));
         n->log[e->index] = (struct mirror_entry) { .term = e->term,
                                                    .leader_time_ms = e->leader_time_ms,
-                                                   .chain = chain };
+                                                   .chain = chain, .seq = seq };
         n->log_last = e->index;
         if ((inv->lm_n + 1) * 2 > inv->lm_cap && !lm_grow(inv)) {
                 sim_fail(sim, "setup", "out of memory (log matching)");
@@ -279,7 +283,7 @@ void inv_on_persist(struct sim *sim, struct sim_node *n, const struct raft_event
                 break;
         case RAFT_EV_ENTRIES:
                 for (size_t i = 0; i < ev->entries.n && !sim->failed; i++)
-                        log_append(sim, n, &ev->entries.entries[i]);
+                        log_append(sim, n, &ev->entries.entries[i], ev->seq);
                 break;
         case RAFT_EV_TRUNCATE:
                 if (ev->truncate.from_index == 0 || ev->truncate.from_index > n->log_last + 1) {
@@ -300,8 +304,25 @@ void inv_on_persist(struct sim *sim, struct sim_node *n, const struct raft_event
                                  (unsigned long long) n->commit);
                 n->log_last = ev->truncate.from_index - 1;
                 break;
-        case RAFT_EV_SNAPSHOT:
-                break;
+        case RAFT_EV_SNAPSHOT: {
+                raft_index_t idx = ev->snapshot.index;
+
+                /* The core keeps its log after idx if it holds idx with
+                 * that term, else starts over after idx (apply.c); one
+                 * at or below a snapshot it restarted from changes nothing
+                 * (raft_replay_base_entries). */
+                if (idx <= n->log_base ||
+                    (idx <= n->log_last && n->log[idx].term == ev->snapshot.term))
+                        break;
+                if (idx > sim->inv.max_applied || !sim->inv.applied[idx].set) {
+                        sim_fail(sim, "State Machine Safety", "%s installs a snapshot at index "
+                                 "%llu, which no node applied", n->id, (unsigned long long) idx);
+                        return;
+                }
+                inv_mirror_base(sim, n, idx, ev->snapshot.term,
+                                sim->inv.applied[idx].leader_time_ms, ev->seq);
+                return;
+        }
         }
         if (!grow((void **) &n->after, &n->after_cap, ev->seq, sizeof(*n->after))) {
                 sim_fail(sim, "setup", "out of memory (seq states)");
@@ -312,6 +333,32 @@ void inv_on_persist(struct sim *sim, struct sim_node *n, const struct raft_event
                 n->after[ev->seq].max_log_last = n->after[ev->seq - 1].max_log_last;
 }
 
+void inv_mirror_base(struct sim *sim, struct sim_node *n, raft_index_t index, raft_term_t term,
+                     uint64_t leader_time_ms, raft_seq_t seq)
+{
+        struct lm_slot *slot;
+
+        if (!grow((void **) &n->log, &n->log_cap, index, sizeof(*n->log)) ||
+            !grow((void **) &n->after, &n->after_cap, seq, sizeof(*n->after))) {
+                sim_fail(sim, "setup", "out of memory (log mirror)");
+                return;
+        }
+        slot = sim->inv.lm_cap ? lm_find(&sim->inv, index, term) : NULL;
+        if (!slot || !slot->index) {
+                sim_fail(sim, "Log Matching", "%s's log restarts after a snapshot at index %llu "
+                         "term %llu, an entry no node ever appended", n->id,
+                         (unsigned long long) index, (unsigned long long) term);
+                return;
+        }
+        n->log[index] = (struct mirror_entry) { .term = term, .leader_time_ms = leader_time_ms,
+                                                .chain = slot->chain, .seq = seq };
+        n->log_base = index;
+        n->log_base_seq = seq;
+        n->log_last = index;
+        if (n->after[seq].max_log_last < index)
+                n->after[seq].max_log_last = index;
+}
+
 /* ---- Leader Completeness ----------------------------------------------------- */
 
 static bool leader_holds(struct sim *sim, struct sim_node *l, raft_index_t i)
@@ -319,6 +366,11 @@ static bool leader_holds(struct sim *sim, struct sim_node *l, raft_index_t i)
         const struct applied_slot *a = &sim->inv.applied[i];
         const struct raft_entry *e = raft_log_get(l->raft, i);
 
+        /* Not in a log that reaches past it (applied <= last index):
+         * compacted into the leader's snapshot, whose state machine passed
+         * State Machine Safety at that index (apply or restore). */
+        if (!e && i <= l->applied)
+                return true;
         if (e && e->term == a->term && e->type == a->type &&
             e->leader_time_ms == a->leader_time_ms &&
             inv_hash_bytes(e->data, e->len) == a->data_hash)
@@ -332,7 +384,7 @@ static bool leader_holds(struct sim *sim, struct sim_node *l, raft_index_t i)
         return false;
 }
 
-static bool is_current_leader(const struct sim_node *n)
+bool inv_is_current_leader(const struct sim_node *n)
 {
         return n->up && n->role == RAFT_LEADER && n->term == n->leader_term;
 }
@@ -410,7 +462,7 @@ void inv_on_apply(struct sim *sim, struct sim_node *n, const struct raft_entry *
                 for (unsigned i = 0; i < sim->n_nodes && !sim->failed; i++) {
                         struct sim_node *l = &sim->nodes[i];
 
-                        if (l != n && is_current_leader(l) && l->leader_term > a->known_term)
+                        if (l != n && inv_is_current_leader(l) && l->leader_term > a->known_term)
                                 leader_holds(sim, l, e->index);
                 }
         } else if (a->term != e->term || a->type != e->type || a->data_hash != dh ||
@@ -445,9 +497,12 @@ void inv_after_step(struct sim *sim, struct sim_node *n)
         sim->inv.checks++;
         raft_status(n->raft, &st);
         last = raft_last_index(n->raft);
+        /* The last entry may be the snapshot base (st.last_term then). */
         if (st.term != n->term || last != n->log_last ||
-            (last && (!raft_log_get(n->raft, last) ||
-                      raft_log_get(n->raft, last)->term != n->log[last].term))) {
+            (last && (last < st.first_index ? st.last_term
+                                            : (raft_log_get(n->raft, last)
+                                                       ? raft_log_get(n->raft, last)->term
+                                                       : 0)) != n->log[last].term)) {
                 sim_fail(sim, "event sourcing",
                          "%s's state (term %llu, last index %llu) differs from its events "
                          "(term %llu, last index %zu)", n->id, (unsigned long long) st.term,
@@ -463,6 +518,10 @@ void inv_after_step(struct sim *sim, struct sim_node *n)
                          (unsigned long long) n->applied, (unsigned long long) last);
                 return;
         }
+        if (st.commit_index > n->commit && st.role == RAFT_LEADER)
+                inv_on_leader_commit(sim, n, st.commit_index);
+        if (sim->failed)
+                return;
         if (st.commit_index > n->commit)
                 trace_add(&sim->trace, sim->now, "%s commit index %llu -> %llu (%s, term %llu)",
                           n->id, (unsigned long long) n->commit,
@@ -507,73 +566,4 @@ void inv_on_ack(struct sim *sim, const struct hist_op *op)
                          "c%d op %zu was acknowledged at index %llu, but the entry applied "
                          "there is another command", op->client,
                          (size_t) (op - sim->hist.ops), (unsigned long long) op->index);
-}
-
-/* ---- at the end ---------------------------------------------------------------- */
-
-void inv_final(struct sim *sim)
-{
-        struct sim_node *leader = NULL;
-        struct raft_status st;
-        unsigned agree = 0;
-
-        if (sim->failed)
-                return;
-        for (unsigned i = 0; i < sim->n_nodes; i++)
-                if (is_current_leader(&sim->nodes[i]) &&
-                    (!leader || sim->nodes[i].leader_term > leader->leader_term))
-                        leader = &sim->nodes[i];
-        if (leader) {
-                for (unsigned i = 0; i < sim->n_nodes; i++) {
-                        raft_status(sim->nodes[i].raft, &st);
-                        if (st.term == leader->leader_term && strcmp(st.leader, leader->id) == 0)
-                                agree++;
-                }
-        }
-        if (!leader || agree <= sim->n_nodes / 2) {
-                sim_fail(sim, "liveness after heal",
-                         "no leader a majority follows, %llu ms after the network healed and "
-                         "every node restarted (leader candidate: %s, followed by %u)",
-                         (unsigned long long) (sim->now - sim->heal_ms),
-                         leader ? leader->id : "none", agree);
-                return;
-        }
-        if (!clients_idle(sim)) {
-                for (unsigned i = 0; i < sim->clients.n; i++)
-                        if (sim->clients.c[i].busy) {
-                                sim_fail(sim, "liveness after heal",
-                                         "c%u's op %llu is still pending at the end", i,
-                                         (unsigned long long) sim->clients.c[i].op);
-                                return;
-                        }
-        }
-        raft_status(leader->raft, &st);
-        for (unsigned i = 0; i < sim->n_nodes; i++) {
-                struct sim_node *n = &sim->nodes[i];
-
-                if (n->applied != st.commit_index || kv_hash(n->kv) != kv_hash(leader->kv)) {
-                        sim_fail(sim, "replicas converge",
-                                 "after the heal %s applied %llu (kv_hash %08x) while leader %s "
-                                 "committed %llu (kv_hash %08x)", n->id,
-                                 (unsigned long long) n->applied, kv_hash(n->kv), leader->id,
-                                 (unsigned long long) st.commit_index, kv_hash(leader->kv));
-                        return;
-                }
-        }
-        for (size_t i = 0; i < sim->hist.n; i++) {
-                const struct hist_op *o = &sim->hist.ops[i];
-                const struct raft_entry *e;
-
-                if (o->lc.status != LC_OK || o->lc.type == LC_GET)
-                        continue;
-                e = raft_log_get(leader->raft, o->index);
-                if (!e || inv_hash_bytes(e->data, e->len) != o->cmd_hash) {
-                        sim_fail(sim, "no acknowledged write lost",
-                                 "c%d op %zu was acknowledged at index %llu; leader %s's log "
-                                 "%s there", o->client, i, (unsigned long long) o->index,
-                                 leader->id, e ? "holds another command" : "has nothing");
-                        return;
-                }
-        }
-        history_check(sim);
 }

@@ -6,8 +6,8 @@
  * and in the churn profile a new leader soon after it wins, the Figure 8
  * pattern, a leader the moment it applies, a candidate before its term is
  * durable) with restarts after a random downtime, changes of network
- * weather (loss, duplication, delay), slow and failing disks, and
- * leadership transfers.
+ * weather (loss, duplication, delay), slow and failing disks,
+ * leadership transfers, and (with membership changes) the operator's turn.
  * Must never: act after the heal; every draw comes from sim->rng.
  */
 #include <stdio.h>
@@ -27,15 +27,16 @@ enum action {
         ACT_SLOW_DISK,
         ACT_TRANSFER,  /* the leader hands over (TimeoutNow) */
         ACT_DISK_FAIL, /* a node's disk fails; it restarts repaired later */
+        ACT_MEMBER,    /* the operator changes the membership (members.c) */
         ACT_COUNT,
 };
 
 /* Relative weights of each action per profile. */
 static const unsigned weights[PROFILE_COUNT][ACT_COUNT] = {
-        [PROFILE_CALM] = { 30, 5, 5, 2, 2, 3, 3, 3, 20, 5, 8, 2 },
-        [PROFILE_PARTITIONS] = { 25, 25, 20, 10, 10, 15, 2, 2, 10, 2, 5, 1 },
-        [PROFILE_CRASHES] = { 20, 5, 5, 2, 2, 2, 30, 25, 5, 15, 5, 8 },
-        [PROFILE_CHURN] = { 20, 10, 10, 5, 5, 5, 15, 25, 5, 10, 10, 3 },
+        [PROFILE_CALM] = { 30, 5, 5, 2, 2, 3, 3, 3, 20, 5, 8, 2, 40 },
+        [PROFILE_PARTITIONS] = { 25, 25, 20, 10, 10, 15, 2, 2, 10, 2, 5, 1, 40 },
+        [PROFILE_CRASHES] = { 20, 5, 5, 2, 2, 2, 30, 25, 5, 15, 5, 8, 40 },
+        [PROFILE_CHURN] = { 20, 10, 10, 5, 5, 5, 15, 25, 5, 10, 10, 3, 40 },
 };
 
 void nemesis_init(struct sim *sim)
@@ -94,12 +95,14 @@ static void weather(struct sim *sim)
 static enum action pick(struct sim *sim)
 {
         const unsigned *w = weights[sim->nem.profile];
+        /* Without membership changes the last action never comes up. */
+        int n = sim->membership ? ACT_COUNT : ACT_MEMBER;
         unsigned total = 0, x;
 
-        for (int a = 0; a < ACT_COUNT; a++)
+        for (int a = 0; a < n; a++)
                 total += w[a];
         x = (unsigned) prng_below(&sim->rng, total);
-        for (int a = 0; a < ACT_COUNT; a++) {
+        for (int a = 0; a < n; a++) {
                 if (x < w[a])
                         return (enum action) a;
                 x -= w[a];
@@ -181,6 +184,8 @@ int nemesis_act(struct sim *sim)
                         snprintf(target, sizeof(target), "%s", sim->nodes[t].id);
                 return node_transfer(sim, &sim->nodes[leader], target);
         }
+        case ACT_MEMBER:
+                return members_act(sim, leader);
         case ACT_DISK_FAIL: {
                 struct sim_node *n = &sim->nodes[prng_below(&sim->rng, sim->n_nodes)];
 

@@ -1,9 +1,11 @@
 /* tests/sim/node.c: one simulated node's lifecycle and its inputs.
  *
- * Owns: creating a node (bootstrap), crashing it (the core and the KV are
+ * Owns: creating a node (bootstrap, or empty for a node that joins later),
+ * crashing it (the core and the KV are
  * thrown away, the disk keeps only what survives a power cut) and
  * restarting it (raft_new + raft_replay of the surviving events +
- * raft_start, and a fresh KV that re-applies as the core emits APPLY), and
+ * raft_start, and a fresh KV that re-applies as the core emits APPLY; or,
+ * with snapshots, from the newest file: snapshots.c), and
  * feeding one input at a time to the core, followed by its effects, the
  * invariant checks and re-arming the node's timer.
  * Must never: hand the core anything that was not durable across a crash,
@@ -39,6 +41,8 @@ static int new_core(struct sim *sim, struct sim_node *n)
                 return r;
         }
         n->up = true;
+        n->removed_known = false;
+        raft_config_clear(&n->applied_config);
         n->role = RAFT_FOLLOWER;
         n->term = 0;
         n->leader_term = 0;
@@ -97,7 +101,25 @@ int node_after_input(struct sim *sim, struct sim_node *n, int rc, const char *wh
         inv_after_step(sim, n);
         start_flush(sim, n);
         arm_timer(sim, n, strcmp(what, "raft_tick") == 0);
+        snap_maybe_take(sim, n);
         return 0;
+}
+
+int node_join(struct sim *sim, struct sim_node *n)
+{
+        int r;
+
+        n->provisioned = true;
+        n->joined = true;
+        r = new_core(sim, n);
+        if (r < 0)
+                return r;
+        inv_node_reset(n);
+        raft_output_reset(&sim->out);
+        trace_add(&sim->trace, sim->now, "%s starts empty to join (incarnation %llu)", n->id,
+                  (unsigned long long) n->incarnation);
+        return node_after_input(sim, n, raft_start(n->raft, node_now(sim, n), &sim->out),
+                                "raft_start");
 }
 
 int node_boot(struct sim *sim, struct sim_node *n)
@@ -129,6 +151,7 @@ int node_crash(struct sim *sim, struct sim_node *n)
         /* Whatever was not reported durable is gone (disk_crash could also keep
          * a random prefix of it, as a real page cache might; not used). */
         kept = disk_crash(&n->disk, &sim->rng, 0);
+        snap_crash(sim, n);
         requests_drop_all(n);
         n->up = false;
         n->role = RAFT_FOLLOWER;
@@ -150,6 +173,17 @@ int node_restart(struct sim *sim, struct sim_node *n)
         if (r < 0)
                 return r;
         inv_node_reset(n);
+        r = snap_restart(sim, n);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        if (n->disk.n == 0 && n->joined) {
+                /* A node added later never bootstraps: it waits to be
+                 * contacted by the leader. */
+                trace_add(&sim->trace, sim->now, "%s restart (joined) with an empty disk", n->id);
+                raft_output_reset(&sim->out);
+                return node_after_input(sim, n, raft_start(n->raft, node_now(sim, n), &sim->out),
+                                        "raft_start");
+        }
         if (n->disk.n == 0) {
                 /* Nothing survived, not even the bootstrap: bootstrap again, as the
                  * daemon does with an empty data directory. */
@@ -184,6 +218,11 @@ void node_destroy(struct sim_node *n)
         kv_free(n->kv);
         n->kv = NULL;
         disk_free(&n->disk);
+        snapfile_clear(&n->snap);
+        snap_crash(NULL, n);
+        free(n->pending);
+        n->pending = NULL;
+        raft_config_clear(&n->applied_config);
         requests_drop_all(n);
         free(n->reqs);
         n->reqs = NULL;
@@ -218,10 +257,15 @@ int node_flush_done(struct sim *sim, struct sim_node *n)
 {
         raft_seq_t durable = disk_flush_done(&n->disk);
 
+        int r;
+
         raft_output_reset(&sim->out);
-        return node_after_input(sim, n,
-                                raft_persisted(n->raft, node_now(sim, n), durable, &sim->out),
-                                "raft_persisted");
+        r = node_after_input(sim, n, raft_persisted(n->raft, node_now(sim, n), durable, &sim->out),
+                             "raft_persisted");
+        if (r < 0 || !n->up)
+                return r;
+        /* Snapshot files whose events are now durable get their names. */
+        return snap_publish_ready(sim, n);
 }
 
 int node_transfer(struct sim *sim, struct sim_node *n, const char *target)

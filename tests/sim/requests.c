@@ -4,7 +4,8 @@
  * hand-over to the core (raft_propose / raft_read), forwarding to the leader
  * the core names (a fresh request at the leader, the answer relayed back
  * through the forwarding node), and routing every answer back to the
- * client over the network.
+ * client over the network; the operator's membership requests the same way
+ * (raft_add_member / raft_remove_member / raft_promote_member).
  * Must never: answer a request the core did not answer, or let a handle be
  * answered twice without reporting it (raft.h promises exactly one answer).
  */
@@ -50,6 +51,32 @@ void requests_drop_all(struct sim_node *n)
         n->n_reqs = 0;
 }
 
+/* The operator's membership requests (members.c), answered like writes. */
+static int admin_arrive(struct sim *sim, struct sim_node *n, uint64_t handle,
+                        const struct sim_request *req)
+{
+        raft_time_t now = node_now(sim, n), deadline = req->deadline + n->clock_offset;
+        char addr[RAFT_ADDR_MAX];
+        int rc = RAFT_EINVAL;
+
+        snprintf(addr, sizeof(addr), "sim-%s:7000", req->target);
+        switch (req->admin) {
+        case SIM_ADMIN_ADD:
+                rc = raft_add_member(n->raft, now, handle, req->target, addr, req->as_voter,
+                                     deadline, &sim->out);
+                break;
+        case SIM_ADMIN_REMOVE:
+                rc = raft_remove_member(n->raft, now, handle, req->target, deadline, &sim->out);
+                break;
+        case SIM_ADMIN_PROMOTE:
+                rc = raft_promote_member(n->raft, now, handle, req->target, deadline, &sim->out);
+                break;
+        case SIM_ADMIN_NONE:
+                break;
+        }
+        return node_after_input(sim, n, rc, "raft_add/remove/promote_member");
+}
+
 int requests_arrive(struct sim *sim, struct sim_node *n, struct sim_request *req)
 {
         uint64_t handle;
@@ -70,10 +97,13 @@ int requests_arrive(struct sim *sim, struct sim_node *n, struct sim_request *req
         n->reqs[n->n_reqs++] = (struct node_req) { .handle = handle, .req = req,
                                                     .proposed = true };
         trace_add(&sim->trace, sim->now, "%s gets c%d %s op %llu attempt %llu as handle %llu%s",
-                  n->id, req->client, req->is_read ? "read" : "write",
+                  n->id, req->client,
+                  req->admin ? "membership change" : req->is_read ? "read" : "write",
                   (unsigned long long) req->op, (unsigned long long) req->attempt,
                   (unsigned long long) handle, req->from_node >= 0 ? " (forwarded)" : "");
         raft_output_reset(&sim->out);
+        if (req->admin != SIM_ADMIN_NONE)
+                return admin_arrive(sim, n, handle, req);
         if (req->is_read)
                 rc = raft_read(n->raft, node_now(sim, n), handle, false,
                                req->deadline + n->clock_offset, &sim->out);
@@ -94,6 +124,11 @@ static void route_back(struct sim *sim, struct sim_node *n, const struct sim_req
         rep->client = req->client;
         if (!rep->answered_by)
                 rep->answered_by = n->idx + 1;
+        if (req->from_node < 0 && req->client < 0) {
+                members_answer(sim, req, rep);
+                sim_reply_free(rep);
+                return;
+        }
         if (req->from_node < 0) {
                 if (net_client_send(&sim->net, &sim->rng, &delays[0]) == NET_LOST) {
                         trace_add(&sim->trace, sim->now, "%s -> c%d answer LOST", n->id,

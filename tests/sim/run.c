@@ -44,7 +44,7 @@ int sim_schedule(struct sim *sim, uint64_t delay, enum sim_ev_type type, int nod
 
 int sim_node_by_id(const struct sim *sim, const char *id)
 {
-        /* Ids are "n1".."n5". */
+        /* Ids are "n1".."n7" (slots past the initial members are spares). */
         if (id[0] == 'n' && id[1] >= '1' && id[1] <= '0' + (int) sim->n_nodes && id[2] == '\0')
                 return id[1] - '1';
         return -1;
@@ -64,6 +64,14 @@ static void free_payload(struct sim_ev *ev)
         case SIM_EV_CLIENT_REPLY:
                 sim_reply_free(ev->payload);
                 break;
+        case SIM_EV_SNAP_STREAM:
+                if (ev->payload)
+                        snapfile_clear(ev->payload);
+                free(ev->payload);
+                break;
+        case SIM_EV_SNAP_RESULT:
+                free(ev->payload);
+                break;
         default:
                 break;
         }
@@ -76,7 +84,18 @@ static int setup(struct sim *sim)
         struct raft_server servers[SIM_MAX_NODES];
         struct raft_config cfg = { .n = sim->o.nodes, .servers = servers };
         raft_time_t emin = 150, emax = 300;
+        bool ext;
 
+        /* A third of the seeds: snapshots (and, most of those, membership
+         * changes) on top of the faults. */
+        ext = sim->o.features == SIM_FEATURES_ON ||
+              (sim->o.features == SIM_FEATURES_SEED && prng_chance(rng, 333));
+        sim->snapshots = ext;
+        sim->membership = ext && prng_chance(rng, 750);
+        sim->op.plan_add = sim->op.next_add = -1;
+        sim->n_initial = sim->o.nodes;
+        /* Spare slots for the nodes the operator adds. */
+        sim->n_nodes = sim->o.nodes + (sim->membership ? SIM_MAX_NODES - 5 : 0);
         memset(servers, 0, sizeof(servers));
         for (unsigned i = 0; i < sim->o.nodes; i++) {
                 snprintf(servers[i].id, sizeof(servers[i].id), "n%u", i + 1);
@@ -87,7 +106,7 @@ static int setup(struct sim *sim)
                 sim_fail(sim, "setup", "raft_config_copy failed");
                 return -1;
         }
-        net_init(&sim->net, sim->o.nodes);
+        net_init(&sim->net, sim->n_nodes);
         sim->net.loss_pm = (unsigned) prng_range(rng, 0, 100);
         sim->net.dup_pm = (unsigned) prng_range(rng, 0, 50);
         sim->net.delay_min_ms = prng_range(rng, 0, 2);
@@ -96,7 +115,6 @@ static int setup(struct sim *sim)
         sim->net.slow_max_ms = sim->net.delay_max_ms + prng_range(rng, 20, 300);
         sim->net.client_loss_pm = (unsigned) prng_range(rng, 0, 30);
 
-        sim->n_nodes = sim->o.nodes;
         nemesis_init(sim);
         for (unsigned i = 0; i < sim->n_nodes; i++) {
                 struct sim_node *n = &sim->nodes[i];
@@ -122,17 +140,29 @@ static int setup(struct sim *sim)
                 n->opts.disable_pre_vote = prng_chance(rng, sim->nem.profile == PROFILE_CHURN
                                                                      ? 500 : 250);
                 n->opts.disable_check_quorum = prng_chance(rng, 250);
+                if (sim->snapshots) {
+                        /* Tiny thresholds: snapshots every few entries. */
+                        n->opts.snapshot_min_bytes = prng_range(rng, 64, 4096);
+                        n->opts.snapshot_factor = (unsigned) prng_range(rng, 1, 4);
+                        n->opts.snapshot_trailing = prng_chance(rng, 300) ? 0
+                                                                          : prng_range(rng, 1, 40);
+                }
+                n->opts.disable_auto_promote = sim->membership && prng_chance(rng, 300);
                 disk_init(&n->disk, dmin, dmin + prng_range(rng, 1, 25));
         }
         clients_init(sim);
-        trace_add(&sim->trace, 0, "seed %llu: %u nodes, profile %d, %u clients on %u keys, "
+        trace_add(&sim->trace, 0, "seed %llu: %u nodes%s%s, profile %d, %u clients on %u keys, "
                   "loss %u%% dup %u%% delay %llu..%llu ms", (unsigned long long) sim->o.seed,
-                  sim->n_nodes, (int) sim->nem.profile, sim->clients.n, sim->clients.n_keys,
+                  sim->n_initial, sim->snapshots ? ", snapshots" : "",
+                  sim->membership ? ", membership changes" : "", (int) sim->nem.profile,
+                  sim->clients.n, sim->clients.n_keys,
                   sim->net.loss_pm / 10, sim->net.dup_pm / 10,
                   (unsigned long long) sim->net.delay_min_ms,
                   (unsigned long long) sim->net.delay_max_ms);
-        for (unsigned i = 0; i < sim->n_nodes && !sim->failed; i++)
+        for (unsigned i = 0; i < sim->n_initial && !sim->failed; i++) {
+                sim->nodes[i].provisioned = true;
                 node_boot(sim, &sim->nodes[i]);
+        }
         return sim->failed ? -1 : 0;
 }
 
@@ -153,6 +183,8 @@ static void heal(struct sim *sim)
 
                 n->disk.lat_min_ms = 1;
                 n->disk.lat_max_ms = 5;
+                if (!n->provisioned)
+                        continue;
                 if (n->up && n->disk.broken)
                         node_crash(sim, n); /* an operator replaces the failed disk */
                 if (!n->up)
@@ -227,6 +259,15 @@ static int dispatch(struct sim *sim, struct sim_ev *ev)
                         sim->nem.restarts++;
                         r = node_restart(sim, n);
                 }
+                break;
+        case SIM_EV_SNAP_WRITTEN:
+                r = snap_write_done(sim, n, ev->gen);
+                break;
+        case SIM_EV_SNAP_STREAM:
+                r = snap_stream_arrive(sim, n, ev->payload);
+                break;
+        case SIM_EV_SNAP_RESULT:
+                r = snap_result_arrive(sim, n, ev->payload);
                 break;
         }
         free_payload(ev);

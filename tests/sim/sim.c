@@ -1,7 +1,7 @@
 /* tests/sim/sim.c: raftsim, the command line of the cluster simulator.
  *
  *   raftsim --seeds N [--first-seed S] [--nodes 3|5] [--steps K] [-v]
- *           [--stop-on-fail]
+ *           [--stop-on-fail] [--features seed|on|off]
  *
  * Owns: parsing arguments, running seeds S .. S+N-1, printing each
  * violation with its replay command and the trace of the last events, and
@@ -23,7 +23,7 @@
 static void usage(FILE *f)
 {
         fprintf(f, "usage: raftsim --seeds N [--first-seed S] [--nodes 3|5] [--steps K] [-v]\n"
-                   "               [--stop-on-fail]\n"
+                   "               [--stop-on-fail] [--features seed|on|off]\n"
                    "Runs N seeded schedules of a simulated Rafktor cluster and checks the Raft\n"
                    "safety properties after every step, linearizability and liveness at the end.\n"
                    "  --seeds N        number of schedules (default 1)\n"
@@ -31,7 +31,9 @@ static void usage(FILE *f)
                    "  --nodes 3|5      cluster size (default 3)\n"
                    "  --steps K        events before the heal phase (default %d)\n"
                    "  -v               print every event of every run to stderr\n"
-                   "  --stop-on-fail   stop at the first failing seed\n",
+                   "  --stop-on-fail   stop at the first failing seed\n"
+                   "  --features F     snapshots and membership changes: drawn from the seed\n"
+                   "                   (seed, the default: a third of the seeds), on, off\n",
                    DEFAULT_STEPS);
 }
 
@@ -57,11 +59,13 @@ int main(int argc, char **argv)
                 { "steps", required_argument, NULL, 'k' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "stop-on-fail", no_argument, NULL, 'x' },
+                { "features", required_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
         struct sim_options o = { .nodes = 3, .steps = DEFAULT_STEPS };
         uint64_t seeds = 1, first = 1, nodes = 3, passed = 0, failed = 0, steps = 0;
+        uint64_t ext = 0, taken = 0, installed = 0, snap_restarts = 0, changes = 0, refused = 0;
         bool stop_on_fail = false;
         struct timespec t0, t1;
         double secs;
@@ -96,6 +100,19 @@ int main(int argc, char **argv)
                 case 'x':
                         stop_on_fail = true;
                         break;
+                case 'f':
+                        if (strcmp(optarg, "seed") == 0) {
+                                o.features = SIM_FEATURES_SEED;
+                        } else if (strcmp(optarg, "on") == 0) {
+                                o.features = SIM_FEATURES_ON;
+                        } else if (strcmp(optarg, "off") == 0) {
+                                o.features = SIM_FEATURES_OFF;
+                        } else {
+                                fprintf(stderr, "raftsim: --features: '%s' is not seed, on or "
+                                        "off\n", optarg);
+                                return 2;
+                        }
+                        break;
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -124,8 +141,11 @@ int main(int argc, char **argv)
                 } else {
                         failed++;
                         printf("  replay: raftsim --first-seed %llu --seeds 1 --nodes %u "
-                               "--steps %llu -v\n", (unsigned long long) o.seed, o.nodes,
-                               (unsigned long long) o.steps);
+                               "--steps %llu%s -v\n", (unsigned long long) o.seed, o.nodes,
+                               (unsigned long long) o.steps,
+                               o.features == SIM_FEATURES_ON    ? " --features on"
+                               : o.features == SIM_FEATURES_OFF ? " --features off"
+                                                                : "");
                         printf("  last %d events:\n", TRACE_SHOWN);
                         trace_dump(&sim->trace, TRACE_SHOWN, stdout);
                 }
@@ -146,6 +166,12 @@ int main(int argc, char **argv)
                                 (unsigned long long) sim->net.duplicated,
                                 (unsigned long long) sim->lin_states);
                 steps += sim->steps;
+                ext += sim->snapshots;
+                taken += sim->snaps_taken;
+                installed += sim->snaps_installed;
+                snap_restarts += sim->snap_restarts;
+                changes += sim->op.ok;
+                refused += sim->op.failed;
                 sim_destroy(sim);
                 free(sim);
                 fflush(stdout);
@@ -159,6 +185,11 @@ int main(int argc, char **argv)
                 (unsigned long long) (passed + failed), (unsigned long long) steps, secs,
                 secs > 0 ? (double) (passed + failed) / secs : 0.0,
                 secs > 0 ? (double) steps / secs : 0.0);
+        fprintf(stderr, "raftsim: %llu seeds with snapshots: %llu taken, %llu installed, %llu "
+                "restarts from a snapshot; membership requests %llu done, %llu refused\n",
+                (unsigned long long) ext, (unsigned long long) taken,
+                (unsigned long long) installed, (unsigned long long) snap_restarts,
+                (unsigned long long) changes, (unsigned long long) refused);
         printf("%llu passed, %llu failed\n", (unsigned long long) passed,
                (unsigned long long) failed);
         fflush(stdout);

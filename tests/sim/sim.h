@@ -9,6 +9,10 @@
  *   history.c    the clients' history and the final linearizability check
  *   invariants.c the Raft safety properties checked after every step
  *   nemesis.c    the fault schedule (partitions, crashes, slow disks)
+ *   snapshots.c  snapshot files, compaction, InstallSnapshot streams, restart
+ *                from the newest file
+ *   members.c    the operator: add / remove / replace / promote members
+ *   inv_config.c the configuration invariants (quorums, removed nodes)
  *   run.c        one seed: set-up, the event loop, the heal phase, report
  * Must never: use randomness other than sim->rng (or seeds derived from the
  * run's seed), read a clock, or keep global mutable state.
@@ -38,7 +42,18 @@ struct sim;
 
 /* ---- requests travelling between clients and nodes ----------------------- */
 
+/* Membership requests from the simulated operator (members.c). */
+enum sim_admin {
+        SIM_ADMIN_NONE = 0,
+        SIM_ADMIN_ADD,
+        SIM_ADMIN_REMOVE,
+        SIM_ADMIN_PROMOTE,
+};
+
 struct sim_request {
+        enum sim_admin admin; /* != NONE: the operator's, client is -1 */
+        char target[RAFT_ID_MAX];
+        bool as_voter;
         uint64_t op;      /* history index */
         uint64_t attempt; /* the client's attempt number */
         int client;
@@ -72,6 +87,15 @@ struct sim_reply {
         char reason[160];
 };
 
+/* The end of an InstallSnapshot stream, as the leader sees it. */
+struct sim_snap_result {
+        int peer;            /* the receiver */
+        uint64_t leader_inc; /* the stream belongs to this incarnation */
+        raft_term_t term;    /* 0: the stream broke */
+        raft_index_t index;
+        bool ok;
+};
+
 void sim_request_free(struct sim_request *req);
 void sim_reply_free(struct sim_reply *rep);
 
@@ -90,12 +114,48 @@ struct mirror_entry {
         raft_term_t term;
         uint64_t leader_time_ms;
         uint64_t chain;
+        raft_seq_t seq; /* the event that appended it */
+};
+
+/* A snapshot file (issue 7 contract, section 1): the node's state after
+ * event `seq`. The simulator's extra fields are marked. */
+struct snapfile {
+        raft_seq_t seq;
+        raft_index_t index;
+        raft_term_t term;
+        struct raft_config config;
+        raft_term_t vote_term;
+        char voted_for[RAFT_ID_MAX];
+        struct raft_entry *tail; /* entries index + 1 .. */
+        size_t n_tail;
+        uint8_t *data; /* kv_snapshot_encode */
+        size_t len;
+        /* simulator only */
+        bool written;        /* the temp file is complete (fsynced) */
+        bool install;        /* received: raft_install_snapshot once published */
+        int from;            /* install: the leader streaming it */
+        uint64_t from_inc;   /* its incarnation */
+        raft_term_t from_term;
+        uint64_t leader_time_ms; /* of the entry at index, for the log mirror */
 };
 
 struct sim_node {
         int idx;
         char id[RAFT_ID_MAX];
         bool up;
+        bool provisioned; /* has a data dir: an initial member, or added */
+        bool joined;      /* added later: started empty, never bootstraps */
+        struct snapfile snap;     /* newest published file (seq 0: none) */
+        struct snapfile *pending; /* temp files, in seq order */
+        size_t n_pending, cap_pending;
+        bool snap_writing;        /* a snapshot of its own is being written */
+        uint64_t stream_inc[SIM_MAX_NODES]; /* streams not answered yet, per leader:
+                                             * its incarnation + 1 (0: none) */
+        raft_index_t stream_index[SIM_MAX_NODES];
+        struct raft_config applied_config; /* as of `applied` (shell's view) */
+        bool operator_removed; /* the operator asked to remove it: never re-added */
+        bool removed_known; /* this incarnation applied a configuration
+                             * without itself (its removal committed) */
         uint64_t incarnation;
         uint64_t clock_offset; /* the node's clock reads virtual time + this */
         struct raft_options opts;
@@ -117,6 +177,8 @@ struct sim_node {
         raft_index_t commit;
         struct mirror_entry *log; /* log[i] for index i; log[0] unused */
         size_t log_last, log_cap;
+        raft_index_t log_base; /* entries <= this came in a snapshot (unknown) */
+        raft_seq_t log_base_seq; /* the event (or file) that set log_base */
         struct seq_state *after; /* after[seq] */
         size_t after_cap;
         struct vote_record *votes;
@@ -225,6 +287,11 @@ struct invariants {
         raft_index_t max_applied;
         struct lm_slot *lm; /* open-addressing set of (index, term) -> chain */
         size_t lm_n, lm_cap;
+        raft_index_t first_in[SIM_MAX_NODES]; /* index of the first configuration
+                                               * entry naming the node (0: none) */
+        raft_index_t members_index; /* the newest configuration applied anywhere */
+        unsigned members;           /* ... its nodes (bit per node): what a
+                                     * client's member list shows */
         int *granted[SIM_MAX_NODES]; /* [node][term]: candidate + 1 it granted a vote */
         size_t granted_cap[SIM_MAX_NODES];
         uint64_t checks;
@@ -247,13 +314,33 @@ struct nemesis {
         uint64_t crashes, restarts, partitions;
 };
 
+/* ---- the operator (membership changes) ------------------------------------ */
+
+struct operator {
+        bool busy;             /* a request is out */
+        uint64_t gen;          /* its number (answers of older ones ignored) */
+        uint64_t deadline;     /* stop waiting for its answer then */
+        enum sim_admin kind;
+        int plan_add;          /* replacing: add this spare once the removal is done */
+        int next_add;          /* ... which is now: the next action adds it (-1: none) */
+        uint64_t sent, ok, failed;
+        uint64_t adds, removes, promotes, leader_removals;
+};
+
 /* ---- the world -------------------------------------------------------------- */
+
+enum sim_features_mode {
+        SIM_FEATURES_SEED = 0, /* drawn from the seed: a third get both */
+        SIM_FEATURES_OFF,
+        SIM_FEATURES_ON,
+};
 
 struct sim_options {
         uint64_t seed;
         unsigned nodes;
         uint64_t steps;
         bool verbose;
+        enum sim_features_mode features;
 };
 
 struct sim {
@@ -267,7 +354,12 @@ struct sim {
         struct eventq q;
         struct trace trace;
         struct network net;
-        unsigned n_nodes;
+        unsigned n_nodes;   /* node slots: initial members, then spares */
+        unsigned n_initial; /* bootstrapped members */
+        bool snapshots;     /* snapshot files, compaction, InstallSnapshot */
+        bool membership;    /* the operator changes the configuration */
+        struct operator op;
+        uint64_t snaps_taken, snaps_installed, snap_restarts, streams_lost;
         struct sim_node nodes[SIM_MAX_NODES];
         struct raft_config config;
         struct raft_output out;
@@ -343,9 +435,49 @@ void inv_on_apply(struct sim *sim, struct sim_node *n, const struct raft_entry *
 void inv_on_send(struct sim *sim, struct sim_node *n, const struct raft_msg *m);
 void inv_after_step(struct sim *sim, struct sim_node *n);
 void inv_on_ack(struct sim *sim, const struct hist_op *op);
-void inv_final(struct sim *sim);
+void inv_final(struct sim *sim); /* inv_final.c */
+bool inv_is_current_leader(const struct sim_node *n);
 uint64_t inv_hash_bytes(const uint8_t *data, size_t len);
 void inv_node_reset(struct sim_node *n);
+
+/* snapshots.c */
+/* After every input of an up node: maybe start writing a snapshot. */
+void snap_maybe_take(struct sim *sim, struct sim_node *n);
+int snap_write_done(struct sim *sim, struct sim_node *n, uint64_t gen);
+/* After a flush: publish temp files now covered, tell the core. */
+int snap_publish_ready(struct sim *sim, struct sim_node *n);
+int snap_fx_send(struct sim *sim, struct sim_node *n, const struct raft_effect *fx);
+int snap_fx_reply(struct sim *sim, struct sim_node *n, const struct raft_effect *fx);
+int snap_fx_restore(struct sim *sim, struct sim_node *n, const struct raft_effect *fx);
+int snap_stream_arrive(struct sim *sim, struct sim_node *n, struct snapfile *f);
+int snap_result_arrive(struct sim *sim, struct sim_node *n, struct sim_snap_result *res);
+/* Restart from the newest file: 1 if done, 0 if there is none, < 0 error. */
+int snap_restart(struct sim *sim, struct sim_node *n);
+void snap_crash(struct sim *sim, struct sim_node *n);
+void snapfile_clear(struct snapfile *f);
+/* Log bytes after the newest snapshot, as raft_should_snapshot wants. */
+uint64_t snap_log_bytes(const struct sim_node *n);
+
+/* members.c */
+int members_act(struct sim *sim, int leader);
+/* An answer to the operator's request reached it. */
+void members_answer(struct sim *sim, const struct sim_request *req, const struct sim_reply *rep);
+/* Node slot i is in the configuration the newest leader uses. */
+bool members_final(const struct sim *sim, const struct sim_node *leader, unsigned i);
+int node_join(struct sim *sim, struct sim_node *n);
+
+/* inv_config.c */
+void inv_on_leader_elected(struct sim *sim, struct sim_node *n, raft_term_t term);
+void inv_on_leader_commit(struct sim *sim, struct sim_node *n, raft_index_t commit);
+/* The node applied configuration `c`: the CONFIG entry at `index` (exact),
+ * or the configuration as of snapshot `index` (restore, restart). */
+void inv_on_config_applied(struct sim *sim, struct sim_node *n, const struct raft_config *c,
+                           raft_index_t index, bool exact);
+/* The mirror after a snapshot: the log restarts after (index, term). */
+void inv_mirror_base(struct sim *sim, struct sim_node *n, raft_index_t index, raft_term_t term,
+                     uint64_t leader_time_ms, raft_seq_t seq);
+/* A restored state machine at `index` must equal the one applied there. */
+void inv_on_restore(struct sim *sim, struct sim_node *n, raft_index_t index);
 
 /* nemesis.c */
 void nemesis_init(struct sim *sim);

@@ -161,6 +161,43 @@ static void test_crash_keeps_durable_prefix_and_maybe_more(void **state)
         assert_true(kept_more && kept_exact);
 }
 
+/* Compaction after a snapshot file is published: only durable events at
+ * or below its seq go; the durable seq, a crash and later writes carry on
+ * from them. */
+static void test_compaction_drops_only_durable_covered_events(void **state)
+{
+        struct disk d;
+        struct prng p;
+        uint64_t delay;
+        (void) state;
+
+        prng_init(&p, 1);
+        disk_init(&d, 1, 1);
+        for (raft_seq_t s = 1; s <= 5; s++) {
+                struct raft_event ev = term_event(s);
+
+                assert_int_equal(disk_write(&d, &ev), 0);
+                if (s == 3) {
+                        assert_true(disk_start_flush(&d, &p, &delay));
+                        disk_flush_done(&d);
+                }
+        }
+        assert_int_equal(disk_compact(&d, 4), 3); /* 4 is not durable yet */
+        assert_int_equal(d.n, 2);
+        assert_int_equal(d.events[0].seq, 4);
+        assert_int_equal(disk_durable_seq(&d), 3);
+        assert_int_equal(disk_compact(&d, 2), 0);
+        assert_int_equal(disk_crash(&d, &p, 0), 0);
+        assert_int_equal(disk_durable_seq(&d), 3);
+        {
+                struct raft_event four = term_event(4), six = term_event(6);
+
+                assert_int_equal(disk_write(&d, &six), -EINVAL);
+                assert_int_equal(disk_write(&d, &four), 0);
+        }
+        disk_free(&d);
+}
+
 static void test_broken_disk_makes_nothing_durable_until_repaired(void **state)
 {
         struct disk d;
@@ -236,6 +273,7 @@ int main(void)
                 cmocka_unit_test(test_write_refuses_a_sequence_gap),
                 cmocka_unit_test(test_crash_keeps_durable_prefix_and_maybe_more),
                 cmocka_unit_test(test_broken_disk_makes_nothing_durable_until_repaired),
+                cmocka_unit_test(test_compaction_drops_only_durable_covered_events),
                 cmocka_unit_test(test_cut_links_lose_every_message),
                 cmocka_unit_test(test_calls_are_never_duplicated),
         };
