@@ -4,7 +4,8 @@
  * Owns: raft_propose, raft_read's dispatch, pending writes remembered by
  * (index, term), the stash of requests waiting for a leader, and failing
  * requests at their deadline (TIMEOUT, NO_LEADER) or when another entry
- * took their slot (NOT_COMMITTED).
+ * took their slot (NOT_COMMITTED); an AddMember that waits for the
+ * learner's promotion (options.catchup_rounds).
  * Must never: answer a request twice; every request gets exactly one of
  * APPLY (with its handle) / READ_READY, FORWARD or FAIL.
  */
@@ -39,6 +40,7 @@ int raft__write_remember(struct raft *r, uint64_t handle, raft_index_t idx, raft
         r->writes[pos].index = idx;
         r->writes[pos].term = term;
         r->writes[pos].deadline = deadline;
+        r->writes[pos].until_promoted[0] = '\0';
         r->n_writes++;
         raft__client_deadline_note(r, deadline);
         return RAFT_OK;
@@ -50,11 +52,20 @@ int raft__writes_on_apply(struct raft *r, const struct raft_entry *e, uint64_t *
         size_t done = 0;
         int rc = RAFT_OK;
 
+        struct raft_pending_write waiting = { 0 };
+
         *ret_handle = 0;
         while (done < r->n_writes && r->writes[done].index <= e->index) {
                 const struct raft_pending_write *w = &r->writes[done];
 
-                if (w->index == e->index && w->term == e->term && *ret_handle == 0) {
+                if (w->index == e->index && w->term == e->term && w->until_promoted[0] &&
+                    !waiting.handle) {
+                        /* The learner is added: its AddMember now waits for
+                         * the promotion (membership.c). */
+                        waiting = *w;
+                        waiting.index = RAFT_INDEX_WAITING;
+                        waiting.term = 0;
+                } else if (w->index == e->index && w->term == e->term && *ret_handle == 0) {
                         *ret_handle = w->handle;
                 } else {
                         rc = raft__fx_fail(out, w->handle, RAFT_FAIL_NOT_COMMITTED,
@@ -69,7 +80,60 @@ int raft__writes_on_apply(struct raft *r, const struct raft_entry *e, uint64_t *
                 memmove(r->writes, r->writes + done,
                         (r->n_writes - done) * sizeof(*r->writes));
         r->n_writes -= done;
+        if (waiting.handle)
+                r->writes[r->n_writes++] = waiting; /* last: the highest index */
         return rc;
+}
+
+void raft__write_until_promoted(struct raft *r, uint64_t handle, const char *member)
+{
+        size_t i;
+
+        for (i = r->n_writes; i-- > 0;)
+                if (r->writes[i].handle == handle) {
+                        snprintf(r->writes[i].until_promoted,
+                                 sizeof(r->writes[i].until_promoted), "%s", member);
+                        return;
+                }
+}
+
+void raft__write_promoted(struct raft *r, const char *member, raft_index_t idx,
+                          raft_term_t term)
+{
+        size_t i;
+
+        for (i = 0; i < r->n_writes; i++) {
+                struct raft_pending_write *w = &r->writes[i];
+
+                if (w->index != RAFT_INDEX_WAITING || strcmp(w->until_promoted, member) != 0)
+                        continue;
+                /* idx is the last entry: the order by index holds. */
+                w->index = idx;
+                w->term = term;
+                w->until_promoted[0] = '\0';
+                return;
+        }
+}
+
+int raft__write_fail_member(struct raft *r, const char *member, const char *why,
+                            struct raft_output *out)
+{
+        size_t i;
+        int rc;
+
+        for (i = 0; i < r->n_writes; i++) {
+                if (r->writes[i].index != RAFT_INDEX_WAITING ||
+                    strcmp(r->writes[i].until_promoted, member) != 0)
+                        continue;
+                rc = raft__fx_fail(out, r->writes[i].handle, RAFT_FAIL_BUSY, why);
+                if (rc < 0)
+                        return rc;
+                memmove(r->writes + i, r->writes + i + 1,
+                        (r->n_writes - i - 1) * sizeof(*r->writes));
+                r->n_writes--;
+                return RAFT_OK;
+        }
+        return RAFT_OK;
 }
 
 static int stash(struct raft *r, uint64_t handle, bool is_read, const uint8_t *data, size_t len,

@@ -138,10 +138,13 @@ static bool msg_valid(const struct raft *r, const struct raft_msg *m)
          * 4.2.3, vote.c) and pre-vote, and its grants count nowhere. A node
          * without configuration (joining) listens to all. Replies from
          * non-members reach only a leader's records of servers it is
-         * removing (never counted). */
+         * removing (never counted). TimeoutNow from the leader this node
+         * follows is heard even when that leader just removed itself: it
+         * hands over so (membership.c). */
         if (r->config.n > 0 && !raft__is_member(r, m->from) && m->type != RAFT_MSG_APPEND &&
             m->type != RAFT_MSG_VOTE &&
-            (m->type != RAFT_MSG_APPEND_RESP || !raft__is_known(r, m->from)))
+            (m->type != RAFT_MSG_APPEND_RESP || !raft__is_known(r, m->from)) &&
+            (m->type != RAFT_MSG_TIMEOUT_NOW || strcmp(m->from, r->leader) != 0))
                 return false;
         return true;
 }

@@ -1,9 +1,12 @@
 /* daemon/raft/membership.c: membership changes one server at a time
  * (thesis 4.1-4.3): add (as a learner), remove, promote, automatic
- * promotion of a caught-up learner, and the removed leader's step-down.
+ * promotion of a caught-up learner, and the removed leader's step-down
+ * (with a TimeoutNow to its most up-to-date successor).
  *
  * Owns: the leader's checks before a CONFIG entry is appended, building
- * that entry, learner catch-up rounds, and stepping down once a committed
+ * that entry, learner catch-up rounds (and, with options.catchup_rounds,
+ * failing the AddMember of a learner that does not catch up in that many
+ * rounds; it stays a learner), and stepping down once a committed
  * configuration no longer counts this node.
  * Must never: append a configuration while the previous one is uncommitted
  * (thesis 4.1: "a leader ... will not begin a new configuration change
@@ -23,6 +26,7 @@ void raft__catchup_reset(struct raft *r, struct raft_peer *p, raft_time_t now)
 {
         p->catchup_start = now;
         p->catchup_target = raft__log_last_index(&r->log);
+        p->slow_rounds = 0;
 }
 
 static int append_config(struct raft *r, raft_time_t now, uint64_t handle,
@@ -174,6 +178,10 @@ int raft_add_member(struct raft *r, raft_time_t now, uint64_t handle, const char
         c.servers[r->config.n].voter = as_voter;
         rc = append_config(r, now, handle, &c, deadline, out);
         raft_config_clear(&c);
+        /* Thesis 4.2.1 with a bound on the rounds: answered once promoted. */
+        if (rc == RAFT_OK && !as_voter && !r->opts.disable_auto_promote &&
+            r->opts.catchup_rounds > 0)
+                raft__write_until_promoted(r, handle, id);
         if (rc == RAFT_EINVAL) {
                 snprintf(why, sizeof(why), "invalid member id or address for %s", id);
                 rc = raft__fx_fail(out, handle, RAFT_FAIL_INVALID, why);
@@ -271,9 +279,33 @@ int raft_promote_member(struct raft *r, raft_time_t now, uint64_t handle, const 
  * then the leader adds the new server to the cluster". A round ends when
  * the learner's match index reaches the leader's last index as of the
  * round's start; a slow round starts the next one. */
+/* A round ended slow (or, with catchup_rounds, made no progress for two
+ * election timeouts): the next one starts; after catchup_rounds of them
+ * the AddMember waiting for this learner fails (it stays a learner). */
+static int slow_round(struct raft *r, raft_time_t now, struct raft_peer *p,
+                      struct raft_output *out)
+{
+        unsigned n = p->slow_rounds + 1;
+        raft_time_t took = now - p->catchup_start;
+        char why[256];
+
+        raft__catchup_reset(r, p, now);
+        p->slow_rounds = n;
+        if (r->opts.catchup_rounds == 0 || n != r->opts.catchup_rounds)
+                return RAFT_OK;
+        snprintf(why, sizeof(why),
+                 "%s did not catch up in %u rounds (thesis 4.2.1; the last took %llu ms, "
+                 "over %llu): it stays a learner",
+                 p->id, n, (unsigned long long)took,
+                 (unsigned long long)r->opts.election_min_ms);
+        return raft__write_fail_member(r, p->id, why, out);
+}
+
 static int auto_promote(struct raft *r, raft_time_t now, struct raft_output *out)
 {
+        raft_index_t idx;
         size_t i;
+        int rc;
 
         if (r->opts.disable_auto_promote || r->transferring || r->storage_failed ||
             r->config_index > r->commit_index ||
@@ -281,15 +313,46 @@ static int auto_promote(struct raft *r, raft_time_t now, struct raft_output *out
                 return RAFT_OK;
         for (i = 0; i < r->n_peers; i++) {
                 struct raft_peer *p = &r->peers[i];
+                bool ended = p->match_index >= p->catchup_target &&
+                             p->mode != RAFT_PROGRESS_SNAPSHOT;
 
-                if (p->voter || p->leaving || p->match_index < p->catchup_target ||
-                    p->mode == RAFT_PROGRESS_SNAPSHOT)
+                if (p->voter || p->leaving)
                         continue;
-                if (now - p->catchup_start < r->opts.election_min_ms)
-                        return promote(r, now, 0, p->id, 0, out);
-                raft__catchup_reset(r, p, now);
+                if (ended && now - p->catchup_start < r->opts.election_min_ms) {
+                        rc = promote(r, now, 0, p->id, 0, out);
+                        if (rc < 0)
+                                return rc;
+                        idx = raft__log_last_index(&r->log);
+                        raft__write_promoted(r, p->id, idx, r->term);
+                        return RAFT_OK;
+                }
+                if (ended || (r->opts.catchup_rounds > 0 &&
+                              now - p->catchup_start >= 2 * r->opts.election_max_ms)) {
+                        rc = slow_round(r, now, p, out);
+                        if (rc < 0)
+                                return rc;
+                }
         }
         return RAFT_OK;
+}
+
+/* A leader that removed itself hands over at once: TimeoutNow to the most
+ * up-to-date remaining voter, if its log matches (thesis 3.10's condition),
+ * so the cluster does not wait an election timeout for a new leader. */
+static int hand_over(struct raft *r, struct raft_output *out)
+{
+        struct raft_peer *best = NULL;
+        struct raft_msg m;
+        size_t i;
+
+        for (i = 0; i < r->n_peers; i++)
+                if (r->peers[i].voter && !r->peers[i].leaving &&
+                    (!best || r->peers[i].match_index > best->match_index))
+                        best = &r->peers[i];
+        if (!best || best->match_index < raft__log_last_index(&r->log))
+                return RAFT_OK;
+        raft__msg_init(r, &m, RAFT_MSG_TIMEOUT_NOW, best->id);
+        return raft__send(out, &m);
 }
 
 int raft__membership_tick(struct raft *r, raft_time_t now, struct raft_output *out)
@@ -318,6 +381,9 @@ int raft__membership_tick(struct raft *r, raft_time_t now, struct raft_output *o
                 if (r->commit_index < r->config_index)
                         return RAFT_OK;
                 rc = raft__heartbeat(r, now, out);
+                if (rc < 0)
+                        return rc;
+                rc = hand_over(r, out);
                 if (rc < 0)
                         return rc;
                 return raft__become_follower(r, now, NULL, out);

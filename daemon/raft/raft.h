@@ -329,6 +329,17 @@ struct raft_options {
         bool disable_auto_promote;      /* default false: a learner becomes a
                                          * voter once a catch-up round takes
                                          * less than election_min_ms */
+        unsigned catchup_rounds;        /* appended; with auto-promotion, 0
+                                         * (default): AddMember of a learner
+                                         * is answered when its CONFIG entry
+                                         * commits. N: answered when its
+                                         * promotion commits, or FAIL BUSY
+                                         * (with a sentence) after N slow
+                                         * catch-up rounds (thesis 4.2.1;
+                                         * a round without progress ends
+                                         * after 2 x election_max_ms); it then
+                                         * stays a learner, still promoted if
+                                         * it catches up later */
         /* Batching (appended): true holds new entries back from the peers
          * until raft_flush(), so that one AppendEntries per peer carries
          * every entry proposed (and every window slot freed by a reply)
@@ -477,14 +488,18 @@ int raft_snapshot_sent(struct raft *r, raft_time_t now, const char *peer, raft_t
  * (TIMEOUT at `deadline`, NOT_COMMITTED if another leader overwrote it). */
 
 /* Adds `id` at `address` as a learner (replicated to, never counted); with
- * auto-promotion on it becomes a voter once caught up (thesis 4.2.1).
+ * auto-promotion on it becomes a voter once caught up (thesis 4.2.1), and
+ * with options.catchup_rounds the request is answered then (or fails, see
+ * raft_options).
  * `as_voter` adds it directly as a voter (skips catching up: the cluster
  * may be unavailable until it has, thesis 4.2.1). */
 int raft_add_member(struct raft *r, raft_time_t now, uint64_t handle, const char *id,
                     const char *address, bool as_voter, raft_time_t deadline,
                     struct raft_output *out);
 /* Removes `id`, which may be the leader itself: it keeps leading without
- * counting itself until the change commits, then steps down (thesis 4.2.2). */
+ * counting itself until the change commits, then steps down (thesis 4.2.2)
+ * and sends TimeoutNow to the most up-to-date remaining voter if that one's
+ * log matches its own. */
 int raft_remove_member(struct raft *r, raft_time_t now, uint64_t handle, const char *id,
                        raft_time_t deadline, struct raft_output *out);
 /* Makes the learner `id` a voter. */

@@ -99,6 +99,7 @@ struct raft_peer {
         /* learner catch-up rounds (thesis 4.2.1) */
         raft_time_t catchup_start;  /* when the current round began */
         raft_index_t catchup_target; /* leader's last index then */
+        unsigned slow_rounds;        /* rounds that took an election timeout */
         /* candidate / pre-candidate */
         bool granted;
 };
@@ -118,7 +119,12 @@ struct raft_pending_write {
         raft_index_t index;
         raft_term_t term;
         raft_time_t deadline;
+        /* AddMember with options.catchup_rounds: answered once this
+         * learner's promotion commits, not its addition (then index is
+         * RAFT_INDEX_WAITING until auto-promotion appends it). */
+        char until_promoted[RAFT_ID_MAX];
 };
+#define RAFT_INDEX_WAITING UINT64_MAX
 
 struct raft_pending_read {
         uint64_t handle;
@@ -332,6 +338,13 @@ int raft__write_remember(struct raft *r, uint64_t handle, raft_index_t idx, raft
 int raft__writes_on_apply(struct raft *r, const struct raft_entry *e, uint64_t *ret_handle,
                           struct raft_output *out);
 int raft__client_tick(struct raft *r, raft_time_t now, struct raft_output *out);
+/* The AddMember write waiting for `member`'s promotion: now answered by
+ * the entry (idx, term); or failed with `why`. No-ops if there is none. */
+void raft__write_until_promoted(struct raft *r, uint64_t handle, const char *member);
+void raft__write_promoted(struct raft *r, const char *member, raft_index_t idx,
+                          raft_term_t term);
+int raft__write_fail_member(struct raft *r, const char *member, const char *why,
+                            struct raft_output *out);
 int raft__stash_dispatch(struct raft *r, raft_time_t now, struct raft_output *out);
 size_t raft__n_pending(const struct raft *r);
 raft_time_t raft__client_next_deadline(const struct raft *r);

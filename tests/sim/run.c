@@ -148,6 +148,9 @@ static int setup(struct sim *sim)
                                                                           : prng_range(rng, 1, 40);
                 }
                 n->opts.disable_auto_promote = sim->membership && prng_chance(rng, 300);
+                /* AddMember answered once promoted, or FAIL after N slow rounds. */
+                if (sim->membership && prng_chance(rng, 400))
+                        n->opts.catchup_rounds = (unsigned) prng_range(rng, 1, 6);
                 disk_init(&n->disk, dmin, dmin + prng_range(rng, 1, 25));
         }
         clients_init(sim);

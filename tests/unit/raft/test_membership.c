@@ -211,6 +211,72 @@ static void test_new_member_joins_as_learner_and_is_promoted_when_caught_up(void
         h_free(&c);
 }
 
+static void catchup3(struct raft_options *o)
+{
+        o->catchup_rounds = 3;
+}
+
+/* options.catchup_rounds: AddMember of a learner is answered once its
+ * promotion commits (thesis 4.2.1: the change is the new voter), the
+ * APPLY naming the promoting CONFIG entry. */
+static void test_add_member_with_catchup_bound_answered_when_promoted(void **state)
+{
+        const struct h_applied *a;
+        const struct raft_entry *e;
+        struct raft_config cfg;
+        struct h_cluster c;
+        size_t l, k;
+
+        (void)state;
+        l = join_world(&c, catchup3);
+        add(&c, l, 1, "n4", false);
+        for (k = 0; k < 500 && !h_applied_handle(&c, l, 1); k++)
+                h_run(&c, 1);
+        a = h_applied_handle(&c, l, 1);
+        assert_non_null(a);
+        assert_true(member(c.nodes[l].r, "n4")->voter);
+        e = raft_log_get(c.nodes[l].r, a->index);
+        assert_non_null(e);
+        assert_int_equal(e->type, RAFT_ENTRY_CONFIG);
+        assert_int_equal(raft_config_decode(e->data, e->len, &cfg), RAFT_OK);
+        assert_true(raft_config_find(&cfg, "n4")->voter);
+        raft_config_clear(&cfg);
+        h_free(&c);
+}
+
+/* Thesis 4.2.1: "If the new server is unavailable or is so slow that it
+ * will never catch up, the leader should return an error ... after a fixed
+ * number of rounds". The learner stays (documented), and is promoted if it
+ * catches up later. */
+static void test_add_member_fails_when_learner_misses_catchup_rounds(void **state)
+{
+        const struct raft_effect *fx;
+        struct h_cluster c;
+        size_t l;
+
+        (void)state;
+        l = join_world(&c, catchup3);
+        c.cut[l][3] = c.cut[3][l] = true;
+        add(&c, l, 1, "n4", false);
+        h_run(&c, 1000);
+        /* The addition committed; no answer yet: rounds without progress. */
+        assert_non_null(member(c.nodes[l].r, "n4"));
+        assert_null(h_answer(&c, l, 1, RAFT_FX_FAIL));
+        h_run(&c, 1500);
+        fx = h_answer(&c, l, 1, RAFT_FX_FAIL);
+        assert_non_null(fx);
+        assert_int_equal(fx->fail.fail, RAFT_FAIL_BUSY);
+        assert_non_null(strstr(fx->fail.reason, "n4 did not catch up in 3 rounds"));
+        assert_null(h_applied_handle(&c, l, 1));
+        assert_false(member(c.nodes[l].r, "n4")->voter);
+        /* Reachable again: it catches up and is promoted after all. */
+        c.cut[l][3] = c.cut[3][l] = false;
+        h_run(&c, 1000);
+        assert_true(member(c.nodes[l].r, "n4")->voter);
+        assert_null(h_applied_handle(&c, l, 1)); /* answered once, by the FAIL */
+        h_free(&c);
+}
+
 /* Thesis 4.2.2: the removed leader "manages a cluster that does not
  * include itself ... replicates log entries but does not count itself in
  * majorities", and "steps down once the C_new entry is committed". */
@@ -252,6 +318,47 @@ static void test_removed_leader_steps_down_after_commit(void **state)
         raft_status(c.nodes[l].r, &st);
         assert_true(st.role != RAFT_LEADER && st.role != RAFT_CANDIDATE);
         assert_int_equal(raft_configuration(c.nodes[a].r)->n, 2);
+        h_free(&c);
+}
+
+/* A leader that removed itself sends TimeoutNow to the most up-to-date
+ * remaining voter once the change commits: the next leader is elected at
+ * once, not an election timeout later (thesis 4.2.2 leaves that wait). */
+static void test_removed_leader_hands_over_by_timeout_now(void **state)
+{
+        struct h_cluster c;
+        struct raft_status st;
+        raft_time_t stepped_down = 0;
+        raft_term_t term;
+        size_t l, k;
+        int nl = -1;
+
+        (void)state;
+        h_init(&c, 3, NULL);
+        l = (size_t)h_run_until_leader(&c, 2000);
+        h_run(&c, 100);
+        raft_status(c.nodes[l].r, &st);
+        term = st.term;
+        assert_int_equal(raft_remove_member(c.nodes[l].r, c.now, 1, c.nodes[l].id, c.now + 5000,
+                                            &c.nodes[l].out),
+                         RAFT_OK);
+        h_process(&c, l);
+        for (k = 0; k < 500 && !stepped_down; k++) {
+                h_run(&c, 1);
+                raft_status(c.nodes[l].r, &st);
+                if (st.role != RAFT_LEADER)
+                        stepped_down = c.now;
+        }
+        assert_true(stepped_down > 0);
+        assert_non_null(h_applied_handle(&c, l, 1));
+        for (k = 0; k < 1000 && nl < 0; k++) {
+                h_run(&c, 1);
+                nl = h_leader(&c);
+        }
+        assert_true(nl >= 0 && (size_t)nl != l);
+        assert_true(c.now - stepped_down < c.nodes[nl].opts.election_min_ms);
+        raft_status(c.nodes[nl].r, &st);
+        assert_int_equal(st.term, term + 1);
         h_free(&c);
 }
 
@@ -394,7 +501,10 @@ int main(void)
                 cmocka_unit_test(test_second_membership_change_refused_while_first_uncommitted),
                 cmocka_unit_test(test_configuration_takes_effect_when_appended),
                 cmocka_unit_test(test_new_member_joins_as_learner_and_is_promoted_when_caught_up),
+                cmocka_unit_test(test_add_member_with_catchup_bound_answered_when_promoted),
+                cmocka_unit_test(test_add_member_fails_when_learner_misses_catchup_rounds),
                 cmocka_unit_test(test_removed_leader_steps_down_after_commit),
+                cmocka_unit_test(test_removed_leader_hands_over_by_timeout_now),
                 cmocka_unit_test(test_removed_node_cannot_disrupt),
                 cmocka_unit_test(test_leader_without_check_quorum_ignores_removed_server_votes),
                 cmocka_unit_test(test_joining_node_never_elects_itself),
