@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "daemon/node/node_internal.h"
@@ -68,7 +69,13 @@ struct snap_recv {
         bool published;
         int rc;
         char err[512];
+        struct timespec started, received; /* the request came; the half-close came */
 };
+
+static double secs_between(const struct timespec *a, const struct timespec *b)
+{
+        return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
 
 static void answer(struct snap_recv *rv, raft_term_t term, bool success)
 {
@@ -211,6 +218,7 @@ static void on_request(struct node *n, struct net_call *call,
         if (n->cfg->session_ttl_ms)
                 rv->kvo.session_ttl_ms = n->cfg->session_ttl_ms;
         n->snap_recv = rv;
+        clock_gettime(CLOCK_MONOTONIC, &rv->started);
         log_info(n->log, "%s: receiving a snapshot of index %" PRIu64 " (term %" PRIu64 ", %"
                  PRIu64 " bytes) from %s", n->cfg->id, (uint64_t)rv->index,
                  (uint64_t)rv->index_term, rv->size, rv->leader);
@@ -338,6 +346,7 @@ static void recv_done(struct net_post *post, bool run)
         struct snap_recv *rv = net_container_of(post, struct snap_recv, post);
         struct node *n = rv->node;
         struct raft_status st;
+        struct timespec now;
         int r;
 
         if (!rv->joined)
@@ -366,9 +375,14 @@ static void recv_done(struct net_post *post, bool run)
         n->snap_bytes = SNAPSHOT_HEADER_SIZE + rv->meta.config_len + rv->meta.tail_len +
                         rv->size;
         rv->state = RECV_REPLY;
-        log_info(n->log, "%s: snapshot of index %" PRIu64 " from %s written (%" PRIu64
-                 ".snap); installing", n->cfg->id, (uint64_t)rv->index, rv->leader,
-                 rv->meta.seq);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        log_info(n->log, "%s: snapshot of index %" PRIu64 " from %s: %" PRIu64 " bytes received "
+                 "in %.3f s (%.1f MiB/s), decoded and written (%" PRIu64 ".snap) in %.3f s; "
+                 "installing", n->cfg->id, (uint64_t)rv->index, rv->leader, rv->size,
+                 secs_between(&rv->started, &rv->received),
+                 (double)rv->size / 1048576.0 /
+                 (secs_between(&rv->started, &rv->received) + 1e-9),
+                 rv->meta.seq, secs_between(&rv->received, &now));
         r = raft_install_snapshot(n->raft, (raft_time_t)node_now(n), rv->leader, rv->term,
                                   rv->index, rv->index_term, &rv->config, &n->out);
         node_after_input(n, r, "raft_install_snapshot");
@@ -455,6 +469,7 @@ void snapshot_recv_half_close(struct node *n, struct net_call *call)
                         fail(n, rv, "the core refused the snapshot: %s", raft_rc_str(r));
                 return;
         }
+        clock_gettime(CLOCK_MONOTONIC, &rv->received);
         r = build_meta(n, rv, &st);
         if (r < 0) {
                 fail(n, rv, "building the snapshot's header failed: %s", strerror(-r));

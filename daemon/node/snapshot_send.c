@@ -43,6 +43,7 @@ struct snap_send {
         raft_term_t reply_term;
         uint8_t *buf;
         struct timespec started;
+        struct timespec data_sent;      /* the last chunk's send completed (0: not yet) */
         char err[512];
         struct net_timer pause;         /* a failed stream waits before it is reported */
 };
@@ -113,10 +114,19 @@ static void finish(struct snap_send *s, bool ok, raft_term_t term)
         secs = (double)(now.tv_sec - s->started.tv_sec) +
                (double)(now.tv_nsec - s->started.tv_nsec) / 1e9;
         mib = (double)s->queued / (1024.0 * 1024.0);
-        if (ok)
+        if (ok && s->data_sent.tv_sec) {
+                double data = (double)(s->data_sent.tv_sec - s->started.tv_sec) +
+                              (double)(s->data_sent.tv_nsec - s->started.tv_nsec) / 1e9;
+
                 log_info(n->log, "%s: snapshot of index %" PRIu64 " sent to %s: %" PRIu64
-                         " bytes in %.3f s (%.1f MiB/s)", n->cfg->id, index, s->peer,
-                         s->queued, secs, secs > 0 ? mib / secs : 0.0);
+                         " bytes in %.3f s (%.1f MiB/s), installed %.3f s after the start "
+                         "(%.1f MiB/s)", n->cfg->id, index, s->peer, s->queued, data,
+                         data > 0 ? mib / data : 0.0, secs, secs > 0 ? mib / secs : 0.0);
+        } else if (ok) {
+                log_info(n->log, "%s: snapshot of index %" PRIu64 " sent to %s: %" PRIu64
+                         " bytes, installed %.3f s after the start (%.1f MiB/s)", n->cfg->id,
+                         index, s->peer, s->queued, secs, secs > 0 ? mib / secs : 0.0);
+        }
         else
                 log_warning(n->log, "%s: snapshot of index %" PRIu64 " to %s failed after %"
                             PRIu64 " bytes, %.3f s: %s", n->cfg->id, index, s->peer, s->queued,
@@ -163,8 +173,11 @@ static void pump(struct snap_send *s)
 
 static void on_sent(struct net_stream *st, void *user)
 {
-        (void)st;
-        pump(user);
+        struct snap_send *s = user;
+
+        pump(s);
+        if (s->eof && net_stream_queued(st) == 0 && s->data_sent.tv_sec == 0)
+                clock_gettime(CLOCK_MONOTONIC, &s->data_sent);
 }
 
 static void on_reply(struct net_stream *st, const struct net_msg *msg, void *user)
