@@ -140,8 +140,13 @@ one_run() {
                 's/^check: ops=\([0-9]*\) ok=\([0-9]*\) fail=\([0-9]*\) unknown=\([0-9]*\).*/'\
 '\1 \2 \3 \4/p' \
                 "$CUR_DIR/check.out" 2>/dev/null)
-        # a node whose disk was freed must have come back without a restart
-        [ "${DISK_STUCK:-0}" -gt 0 ] && [ "$VERDICT" = ok ] && VERDICT=disk-not-recovered
+        # a node whose disk was freed must have come back without a restart (when it did
+        # not, a cluster that cannot heal or elect is a consequence, not the cause)
+        if [ "${DISK_STUCK:-0}" -gt 0 ]; then
+                case $VERDICT in
+                ok | not-healed | no-leader-after-heal) VERDICT=disk-not-recovered ;;
+                esac
+        fi
         for i in $(seq 1 "${N_NODES:-0}"); do
                 if running "$i" && ! kill -0 "${PID[$i]}" 2>/dev/null; then
                         echo "n$i (pid ${PID[$i]}) exited by itself" >> "$CUR_DIR/nemesis.log"
