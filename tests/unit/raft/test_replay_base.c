@@ -75,6 +75,7 @@ static struct raft *restart_from_file(const struct h_node *nd, size_t seq, raft_
         assert_int_equal(st.last_index, last);
         for (k = seq; k < nd->n_events; k++)
                 assert_int_equal(raft_replay(r, &nd->events[k]), RAFT_OK);
+        raft_config_clear(&cfg);
         free(tail);
         raft_free(at_s);
         return r;
