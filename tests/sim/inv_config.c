@@ -14,7 +14,10 @@
  *                        configuration it uses hold the leader's entry at c
  *                        (same prefix hash) in a durable event, or a
  *                        durable snapshot covering c; removed servers and
- *                        learners never count
+ *                        learners never count. If the step also appended a
+ *                        configuration (after committing), the one before it
+ *                        may be the one counted; if that one is compacted
+ *                        away, this check is skipped for that step
  *   removed stay out     a node that, in this incarnation, applied (or
  *                        restored) a configuration without itself, i.e. knows
  *                        that its removal committed, never becomes leader

@@ -4,8 +4,10 @@
  *   Election Safety      at most one leader per term over the whole run
  *                        (and, its premise, one granted vote per node and term)
  *   Log Matching         a node's log is mirrored from its events with a
- *                        running hash of the prefix; every (index, term) ever
- *                        appended anywhere maps to one prefix hash
+ *                        running hash of the prefix (from a snapshot's base
+ *                        on, the hash recorded for that entry); every
+ *                        (index, term) ever appended anywhere maps to one
+ *                        prefix hash
  *   Leader Append-Only   a leader never truncates its log in its term
  *   Leader Completeness  every applied entry is in the log of every leader
  *                        of a later term (raft_log_get), checked when a

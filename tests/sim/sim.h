@@ -13,6 +13,7 @@
  *                from the newest file
  *   members.c    the operator: add / remove / replace / promote members
  *   inv_config.c the configuration invariants (quorums, removed nodes)
+ *   inv_final.c  the checks at the end (liveness, convergence, history)
  *   run.c        one seed: set-up, the event loop, the heal phase, report
  * Must never: use randomness other than sim->rng (or seeds derived from the
  * run's seed), read a clock, or keep global mutable state.
