@@ -89,9 +89,12 @@ snapshot_report() {
         t0=$(now_ms)
         start_member "$f"
         wait_caught_up 600000 "$f" "$LEADER" || die "rafktor: member $f did not catch up"
+        # The leader may have changed meanwhile: the sender's and the receiver's lines.
         echo "rafktor member $f caught up by InstallSnapshot $(( $(now_ms) - t0 )) ms after" \
-             "its start: $(grep -h "sent to n$f" "$DATA/n$LEADER.log" | tail -n 1 |
+             "its start: $(grep -h "sent to n$f" "$DATA"/n*.log | tail -n 1 |
                            sed 's/.*rafktord: //; s/ \[NODE_ID.*//')"
+        echo "rafktor member $f: $(grep -h "bytes received in" "$DATA/n$f.log" | tail -n 1 |
+                                   sed 's/.*rafktord: //; s/ \[NODE_ID.*//')"
 }
 
 # report_restart_profile SYSTEM: top functions of the profiled restart.
