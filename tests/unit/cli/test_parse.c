@@ -293,7 +293,7 @@ static void test_completion_offers_commands_subcommands_options_and_formats(void
         check_complete("", "st", "status");
         check_complete("", "s", "snapshot status");   /* no "shell" inside the shell */
         check_complete("", "mem", "member members");
-        check_complete("member ", "", "add promote remove");
+        check_complete("member ", "", "add list promote remove");
         check_complete("member ", "re", "remove");
         check_complete("get k ", "--s", "--stale");
         check_complete("range ", "--", "--endpoints --help --json --limit --stale --timeout "
