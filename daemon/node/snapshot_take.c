@@ -50,6 +50,8 @@ struct snap_take {
         struct evlog *evlog;
         pthread_t thread;
         pid_t child;
+        pthread_mutex_t reap_lock;      /* a kill() never hits a reaped (reusable) pid */
+        bool reaped;
         int sock;                       /* parent's end of the socketpair */
         uint64_t seq;                   /* the file covers events <= seq */
         raft_index_t index;
@@ -283,8 +285,15 @@ static void *take_thread(void *arg)
         }
         if (r >= 0)
                 r = read_report(t, &rep, "before publishing the file");
+        /* Wait for the exit without reaping, then reap under the lock kill() takes. */
+        while (waitid(P_PID, (id_t)t->child, &(siginfo_t){ 0 }, WEXITED | WNOWAIT) < 0 &&
+               errno == EINTR)
+                ;
+        pthread_mutex_lock(&t->reap_lock);
         while (waitpid(t->child, &status, 0) < 0 && errno == EINTR)
                 ;
+        t->reaped = true;
+        pthread_mutex_unlock(&t->reap_lock);
         if (r >= 0) {
                 t->file_bytes = rep.file_bytes;
                 r = evlog_compact(t->evlog, t->seq, &se);
@@ -334,6 +343,7 @@ static void take_free(struct snap_take *t)
 {
         if (t->sock >= 0)
                 close(t->sock);
+        pthread_mutex_destroy(&t->reap_lock);
         free(t);
 }
 
@@ -441,6 +451,7 @@ int snapshot_take_start(struct node *n, struct net_call *admin_call, char *why, 
                 snprintf(why, len, "out of memory");
                 return -ENOMEM;
         }
+        pthread_mutex_init(&t->reap_lock, NULL);
         t->node = n;
         t->loop = n->loop;
         t->evlog = n->evlog;
@@ -512,7 +523,10 @@ void snapshot_take_stop(struct node *n)
         if (!t)
                 return;
         n->snap_take = NULL;
-        kill(t->child, SIGKILL);
+        pthread_mutex_lock(&t->reap_lock);
+        if (!t->reaped)
+                kill(t->child, SIGKILL);
+        pthread_mutex_unlock(&t->reap_lock);
         /* The thread ends soon once the child is gone (it uses the event log, which
          * node_free() closes next); its post then only frees t. */
         pthread_join(t->thread, NULL);
