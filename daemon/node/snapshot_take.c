@@ -443,7 +443,8 @@ int snapshot_take_start(struct node *n, struct net_call *admin_call, char *why, 
         }
         e = raft_log_get(n->raft, st.applied_index);
         if (!e) {
-                snprintf(why, len, "entry %" PRIu64 " is not in the log", (uint64_t)st.applied_index);
+                snprintf(why, len, "entry %" PRIu64 " is not in the log",
+                         (uint64_t)st.applied_index);
                 return -ENOENT;
         }
         t = calloc(1, sizeof(*t));
