@@ -5,15 +5,21 @@
 # the cluster's state (every wait polls a condition with a deadline). Must never signal a
 # process it did not start, or leave a mount, namespace or process behind (run_teardown).
 
-# run_init DIR N: configs and data mounts for n1..nN in DIR (nothing started).
+# run_init DIR N [SPARES]: configs and data mounts for n1..n(N+SPARES) in DIR (nothing
+# started). n1..nN are the initial members (they bootstrap with each other as peers); the
+# spare slots have join = true and become members only through nem_member_grow. MEMBER[i]
+# says whether nI is in the configuration now (the nemeses keep it in sync).
 run_init() {
         local i
         RUN_DIR=$1
-        N_NODES=$2
+        N_INIT=$2
+        N_NODES=$(( $2 + ${3:-0} ))
         mkdir -p "$RUN_DIR" || return 1
         net_setup "$N_NODES" || return 1
         for i in $(seq 1 "$N_NODES"); do
                 PID[$i]=
+                MEMBER[$i]=
+                [ "$i" -le "$N_INIT" ] && MEMBER[$i]=1
                 mkdir -p "$RUN_DIR/n$i" || return 1
                 mount -t tmpfs -o "size=${FAULT_DISK_MB:-24}m" "rafktor-fault-n$i" \
                         "$RUN_DIR/n$i" || return 1
@@ -29,12 +35,16 @@ write_config() {
                 echo "listen = \"${NET_IP[$i]}:7400\";"
                 echo "data_dir = \"$RUN_DIR/n$i/data\";"
                 echo "admin_socket = \"$RUN_DIR/n$i.sock\";"
-                echo "peers = ("
-                for k in $(seq 1 "$N_NODES"); do
-                        sep=$([ "$k" -lt "$N_NODES" ] && echo ,)
-                        echo "  { id = \"n$k\"; address = \"${NET_IP[$k]}:7400\"; }$sep"
-                done
-                echo ");"
+                if [ "$i" -gt "$N_INIT" ]; then
+                        echo "join = true;"
+                else
+                        echo "peers = ("
+                        for k in $(seq 1 "$N_INIT"); do
+                                sep=$([ "$k" -lt "$N_INIT" ] && echo ,)
+                                echo "  { id = \"n$k\"; address = \"${NET_IP[$k]}:7400\"; }$sep"
+                        done
+                        echo ");"
+                fi
                 echo "segment_size = \"1MiB\";"
                 echo "max_message_size = \"256KiB\";"
                 echo "request_timeout_ms = 2000;"
@@ -42,10 +52,25 @@ write_config() {
         } > "$RUN_DIR/n$i.conf"
 }
 
+# members: the numbers of the nodes in the configuration now, ascending.
+members() {
+        local i
+        for i in $(seq 1 "$N_NODES"); do [ -n "${MEMBER[$i]:-}" ] && echo "$i"; done
+}
+n_members() { members | wc -l; }
+# client_eps: the initial members' endpoints (the clients' list; a member removed later
+# keeps running and forwards to the leader it knows, so requests through it still get
+# answers).
+client_eps() {
+        local i out=
+        for i in $(seq 1 "$N_INIT"); do out="$out${out:+,}$(ep "$i")"; done
+        echo "$out"
+}
+
 ep() { echo "${NET_IP[$1]}:7400"; }
 all_eps() {
         local i out=
-        for i in $(seq 1 "$N_NODES"); do out="$out${out:+,}$(ep "$i")"; done
+        for i in $(members); do out="$out${out:+,}$(ep "$i")"; done
         echo "$out"
 }
 running() { [ -n "${PID[$1]:-}" ]; }
@@ -104,11 +129,11 @@ status_field() {
                 sed -n "s/.* $2=\([^ ]*\).*/\1/p" | head -n 1
 }
 
-# leader_now: the number of a running, unpaused node that says it leads (highest term);
+# leader_now: the number of a running, unpaused member that says it leads (highest term);
 # empty when none does.
 leader_now() {
         local i term best= best_term=-1 line
-        for i in $(seq 1 "$N_NODES"); do
+        for i in $(members); do
                 running "$i" && [ -z "${PAUSED[$i]:-}" ] || continue
                 line=$("$RKC_BIN" -t 500 -e "$(ep "$i")" status 2>/dev/null) || continue
                 case "$line" in *" role=leader "*) ;; *) continue ;; esac

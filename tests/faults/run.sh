@@ -14,7 +14,8 @@
 #
 #   run.sh [--seed S] [--runs N] [--seconds S] [--soak] [--daemon PATH]
 #          [--nemeses "kill_random ..."] [--expect anomaly]
-# Environment: FAULT_RUNS (20), FAULT_SECONDS (30), FAULT_NODES (3), FAULT_CLIENTS (5),
+# Environment: FAULT_RUNS (20), FAULT_SECONDS (30), FAULT_NODES (3), FAULT_SPARES (1: slots
+# the membership nemeses add as new members), FAULT_CLIENTS (5),
 # FAULT_KEYS (5), FAULT_ATTEMPT_MS (1000: one attempt's deadline), FAULT_SEED (first seed;
 # default from the clock), FAULT_OUT (where failed runs are kept; default
 # $top_builddir/tests/faults/runs).
@@ -31,6 +32,7 @@ here=$top_srcdir/tests/faults
 RKC_BIN=$top_builddir/tests/integration/rkc
 FCLIENT=$top_builddir/tests/faults/fclient
 FAULT_DAEMON=$top_builddir/daemon/rafktord
+RAFTCTL_BIN=$top_builddir/cli/raftctl
 runs=${FAULT_RUNS:-20}
 seconds=${FAULT_SECONDS:-30}
 seed=${FAULT_SEED:-}
@@ -58,7 +60,7 @@ skip() { echo "SKIP: tests/faults: $*"; exit 77; }
 for t in ip nft mount umount dd df; do
         command -v "$t" >/dev/null || skip "$t is missing (tests/faults/install-deps.sh)"
 done
-for b in "$RKC_BIN" "$FCLIENT" "$FAULT_DAEMON"; do
+for b in "$RKC_BIN" "$FCLIENT" "$FAULT_DAEMON" "$RAFTCTL_BIN"; do
         [ -x "$b" ] || { echo "ERROR: $b is not built"; exit 99; }
 done
 
@@ -67,7 +69,7 @@ done
 . "$here/nemesis.sh"
 [ -n "${NEMESES_ARG:-}" ] && NEMESES=$NEMESES_ARG
 
-declare -a PID=() PAUSED=() MOUNTED=() NET_NS=() NET_IP=()
+declare -a PID=() PAUSED=() MOUNTED=() MEMBER=() NET_NS=() NET_IP=()
 FCLIENT_PID=
 CUR_DIR=
 
@@ -91,15 +93,16 @@ one_run() {
         KEEP_CUR=0
         hist=$CUR_DIR/history
         VERDICT=ok
-        if ! run_init "$CUR_DIR" "${FAULT_NODES:-3}"; then
+        if ! run_init "$CUR_DIR" "${FAULT_NODES:-3}" "${FAULT_SPARES:-1}"; then
                 VERDICT=setup-failed
         else
                 for i in $(seq 1 "$N_NODES"); do node_start "$i" || VERDICT=setup-failed; done
                 wait_for 20000 has_leader || VERDICT=setup-failed
         fi
         if [ "$VERDICT" = ok ]; then
-                nem_log "seed $s: $N_NODES nodes, $seconds s, nemeses: $(echo $NEMESES)"
-                "$FCLIENT" run -e "$(all_eps)" -o "$hist" --seconds "$seconds" \
+                nem_log "seed $s: $N_INIT nodes ($(( N_NODES - N_INIT )) spare), $seconds s," \
+                        "nemeses: $(echo $NEMESES)"
+                "$FCLIENT" run -e "$(client_eps)" -o "$hist" --seconds "$seconds" \
                         --seed "$s" --clients "${FAULT_CLIENTS:-5}" --keys "${FAULT_KEYS:-5}" \
                         --attempt-ms "${FAULT_ATTEMPT_MS:-1000}" \
                         > "$CUR_DIR/run.out" 2> "$CUR_DIR/fclient.err" &
