@@ -5,6 +5,14 @@
 # acknowledged writes. Must never change lib.sh's state except PORT/N_NODES for the nodes it
 # adds, or wait by sleeping.
 
+# Sanitizer builds under load miss 150 ms heartbeats: slower elections there (times
+# TIME_FACTOR), so that the leader the tests send changes to stays the leader.
+if [ "$TIME_FACTOR" -gt 1 ]; then
+        EXTRA_CONFIG="election_timeout_min_ms = $(( 150 * TIME_FACTOR ));
+election_timeout_max_ms = $(( 300 * TIME_FACTOR )); heartbeat_ms = $(( 50 * TIME_FACTOR ));
+${EXTRA_CONFIG:-}"
+fi
+
 # Admin mutations need root or group rafktor on the admin socket (admin_authorize).
 member_check_admin() {
         local out
@@ -40,6 +48,43 @@ admin() {
         shift
         ADMIN_OUT=$(raftctl --timeout $((10000 * TIME_FACTOR))ms -e "$(admin_ep "$i")" "$@" 2>&1) ||
                 fail "raftctl $* on n$i: $ADMIN_OUT"
+}
+
+# admin_on_leader NODES -- ARGS...: a membership change on the leader's admin socket, the
+# leader being the one NODES agree on; the word LEADER_ID in ARGS becomes its id. A refusal
+# that changed nothing (not the leader, no leader, one change at a time, a new leader
+# without an entry of its term, a transfer) or a change a leader change aborted is sent
+# again to the then leader; on such a retry "already a member" (add) or "not a member"
+# (remove) means the first attempt took effect. Sets LEADER and ADMIN_OUT; fails the test
+# on any other error or after 20 s (times TIME_FACTOR).
+admin_on_leader() {
+        local nodes=() args=() a deadline retried=0 rc
+        while [ "$1" != -- ]; do nodes+=("$1"); shift; done
+        shift
+        deadline=$(( $(now_ms) + 20000 * TIME_FACTOR ))
+        while :; do
+                wait_leader_among 10000 "${nodes[@]}"
+                args=()
+                for a in "$@"; do args+=("${a//LEADER_ID/n$LEADER}"); done
+                rc=0
+                ADMIN_OUT=$(raftctl --timeout $((10000 * TIME_FACTOR))ms \
+                            -e "$(admin_ep "$LEADER")" "${args[@]}" 2>&1) || rc=$?
+                [ "$rc" -eq 0 ] && return 0
+                case "$ADMIN_OUT" in
+                *"is already a member"*|*"is not a member"*)
+                        [ "$retried" -eq 1 ] && return 0 ;;
+                *"not the leader"*|*"no leader"*|*"one change at a time"*|\
+                *"not committed an entry of its term"*|*"transfer in progress"*|\
+                *ABORTED*|*unreachable*)
+                        if [ "$(now_ms)" -lt "$deadline" ]; then
+                                log "retrying raftctl ${args[*]}: $ADMIN_OUT"
+                                retried=1
+                                sleep 0.05
+                                continue
+                        fi ;;
+                esac
+                fail "raftctl ${args[*]} on n$LEADER: $ADMIN_OUT"
+        done
 }
 
 # start_load PREFIX COUNT ENDPOINTS: a background rkc write stream into $T/acks.

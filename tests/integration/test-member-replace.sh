@@ -22,14 +22,14 @@ wait_until 10000 "100 acknowledged writes before the kill" acks_at_least 100
 
 kill_node "$dead"
 log "killed n$dead (a follower of n$LEADER)"
-admin "$LEADER" member remove "n$dead"
+admin_on_leader "${live[@]}" -- member remove "n$dead"
 is_member "$LEADER" "n$dead" && fail "n$dead is still a member after its removal"
 log "removed n$dead: $(members_line "$LEADER")"
 
 joiner_init 4
 start_node 4
 t0=$(now_ms)
-admin "$LEADER" member add n4 "$(ep 4)" --learner
+admin_on_leader "${live[@]}" -- member add n4 "$(ep 4)" --learner
 wait_until 20000 "n4 to be promoted to voter" is_voter "$LEADER" n4
 log "n4 is a voter $(( $(now_ms) - t0 )) ms after the add"
 load_running || fail "the write stream ended before n4 was a voter"

@@ -12,25 +12,24 @@ cluster_init 5
 for i in 1 2 3 4 5; do start_node "$i"; done
 wait_leader 5000
 member_check_admin "$LEADER"
-old=$LEADER
-follower=$(( old % 5 + 1 ))
-stay=()
-for i in 1 2 3 4 5; do
-        [ "$i" -ne "$old" ] && [ "$i" -ne "$follower" ] && stay+=("$i")
-done
-log "leader n$old; removing n$follower and then n$old; n${stay[*]} stay"
-eps=
-for i in "${stay[@]}"; do eps="$eps${eps:+,}$(ep "$i")"; done
-start_load shrink- 12000 "$eps"
+follower=$(( LEADER % 5 + 1 ))
+four=()
+for i in 1 2 3 4 5; do [ "$i" -ne "$follower" ] && four+=("$i"); done
+log "leader n$LEADER; removing the follower n$follower, then the leader"
+start_load shrink- 12000 "$(all_eps)"
 wait_until 10000 "100 acknowledged writes before the first change" acks_at_least 100
 
-admin "$old" member remove "n$follower"
-is_member "$old" "n$follower" && fail "n$follower is still a member after its removal"
+admin_on_leader 1 2 3 4 5 -- member remove "n$follower"
+is_member "$LEADER" "n$follower" && fail "n$follower is still a member after its removal"
 log "removed n$follower"
 
 t0=$(now_ms)
-admin "$old" member remove "n$old"
-log "removal of the leader n$old answered after $(( $(now_ms) - t0 )) ms"
+admin_on_leader "${four[@]}" -- member remove LEADER_ID
+old=$LEADER
+log "removal of the leader n$old, on its own admin socket, answered after" \
+    "$(( $(now_ms) - t0 )) ms"
+stay=()
+for i in "${four[@]}"; do [ "$i" -ne "$old" ] && stay+=("$i"); done
 wait_leader_among 5000 "${stay[@]}"
 log "n$LEADER leads the three after $(( $(now_ms) - t0 )) ms"
 members=$(members_line "$LEADER")
