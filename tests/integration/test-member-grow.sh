@@ -14,7 +14,7 @@ for i in 1 2 3; do start_node "$i"; done
 wait_leader 5000
 member_check_admin "$LEADER"
 log "leader n$LEADER"
-start_load grow- 30000 "$(all_eps)"
+start_load grow- 15000 "$(all_eps)"
 wait_until 10000 "100 acknowledged writes before the first change" acks_at_least 100
 
 # never_campaigns I MS: for MS (an observation window, not a wait for something to happen)
