@@ -4,17 +4,21 @@
  * older than this node's, a configuration), each chunk's CRC-32 and the size and CRC-32
  * of the whole, the snapshot writer's temp file; then, in a worker thread (never on the
  * loop), decoding the state machine, finishing the file, waiting until every event it
- * covers is durable and publishing it; back on the loop raft_install_snapshot(), whose
+ * covers is durable; back on the loop, publishing it and raft_install_snapshot(), whose
  * RAFT_FX_RESTORE swaps the decoded state machine in and whose RAFT_FX_SNAPSHOT_REPLY
  * answers the stream.
  *
  * The file is this node's state after event S (the last event before the install): the
  * leader's data at its index, this node's term and vote as of S, and the entries after the
  * index that the install keeps (Raft thesis 5.4: the log after the index survives if it
- * holds the index with the snapshot's term). It is published before the install's events
- * exist, so at every instant a restart finds either the old state or the installed one. If
- * any event happened between S and the install (a vote, a new leader's entries), the file
- * no longer fits: it is removed and the leader told to try again.
+ * holds the index with the snapshot's term). It is published (rename + directory fsync) on
+ * the loop, only after checking that no event followed S, and in the same loop turn as
+ * raft_install_snapshot(): so at every instant a restart finds either the old state (no
+ * file under a snapshot name) or the installed one (the file, then the install's own
+ * events, whose SnapshotTaken replays as a no-op). If any event happened between S and the
+ * install (a vote, a new leader's entries), the temp file is removed and the leader told
+ * to try again. (Publishing in the worker and removing the file afterwards left a window in
+ * which a crash kept a file that the later events contradict: the node could not start.)
  *
  * Must never: install a transfer whose chunks, size or CRC do not match, decode or fsync
  * on the loop, answer success before the core releases the reply, or keep a temp file of
@@ -66,7 +70,6 @@ struct snap_recv {
         bool joined;
         struct net_post post;
         struct kv *kv;
-        bool published;
         int rc;
         char err[512];
         struct timespec started, received; /* the request came; the half-close came */
@@ -310,35 +313,10 @@ static void *recv_thread(void *arg)
                          "become durable: %s", rv->meta.seq, strerror(-r));
                 goto out;
         }
-        r = snapshot_writer_publish(rv->w, &se);
-        rv->w = NULL;           /* freed by publish in every case */
-        if (r < 0) {
-                snprintf(rv->err, sizeof(rv->err), "%.380s", se.msg);
-                goto out;
-        }
-        rv->published = true;
 out:
         rv->rc = r;
         (void)net_loop_post(rv->loop, &rv->post);
         return NULL;
-}
-
-/* The file claims "the install happened right after event S": remove it when it did not. */
-static void unpublish(struct node *n, struct snap_recv *rv)
-{
-        const struct storage_io *io = n->io ? n->io : storage_io_posix();
-        char name[SNAPSHOT_NAME_LEN + 1], path[4200];
-        int r;
-
-        snapshot_name(rv->meta.seq, name);
-        snprintf(path, sizeof(path), "%s/%s", n->cfg->data_dir, name);
-        r = io->unlink(io->ctx, path);
-        if (r >= 0)
-                r = io->fsync_dir(io->ctx, n->cfg->data_dir);
-        if (r < 0)
-                log_error(n->log, "%s: removing %s (a snapshot that was not installed) "
-                          "failed: %s; remove it before the next start", n->cfg->id, path,
-                          strerror(-r));
 }
 
 static void recv_done(struct net_post *post, bool run)
@@ -346,6 +324,7 @@ static void recv_done(struct net_post *post, bool run)
         struct snap_recv *rv = net_container_of(post, struct snap_recv, post);
         struct node *n = rv->node;
         struct raft_status st;
+        struct storage_error se;
         struct timespec now;
         int r;
 
@@ -362,9 +341,16 @@ static void recv_done(struct net_post *post, bool run)
         }
         raft_status(n->raft, &st);
         if (st.last_seq != rv->meta.seq || n->stopped) {
-                unpublish(n, rv);
                 fail(n, rv, "events %" PRIu64 "..%" PRIu64 " happened while the file was "
                      "written; try again", rv->meta.seq + 1, (uint64_t)st.last_seq);
+                return;         /* fail() aborts the temp file: it never got a name */
+        }
+        /* Named now, with nothing between the check above and the install below: a blocking
+         * rename + directory fsync on the loop, once per received snapshot. */
+        r = snapshot_writer_publish(rv->w, &se);
+        rv->w = NULL;           /* freed by publish in every case */
+        if (r < 0) {
+                fail(n, rv, "%.380s", se.msg);
                 return;
         }
         /* The installed state machine waits for RESTORE, which the call below emits. */
