@@ -289,7 +289,12 @@ int cmd_admin_mutation(struct cmd_ctx *ctx, const struct command *cmd,
         if (strcmp(cmd->name, "member add") == 0) {
                 add.id = a->pos[0];
                 add.address = a->pos[1];
-                add.learner = a->set[cmd_opt_index(cmd, "--learner")];
+                add.voter = a->set[cmd_opt_index(cmd, "--voter")];
+                if (add.voter && a->set[cmd_opt_index(cmd, "--learner")]) {
+                        snprintf(ctx->errmsg, sizeof(ctx->errmsg),
+                                 "member add: give --learner or --voter, not both");
+                        return RAFTCTL_EXIT_USAGE;
+                }
                 req = &add.base;
         } else if (strcmp(cmd->name, "member remove") == 0) {
                 rm.id = a->pos[0];

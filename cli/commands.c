@@ -42,7 +42,9 @@ static const struct cmd_opt bench_opts[] = {
         { NULL, NULL, NULL },
 };
 static const struct cmd_opt add_opts[] = {
-        { "--learner", NULL, "add as a learner (replicated to, never counted in quorums)" },
+        { "--learner", NULL, "add as a learner, promoted once caught up (the default)" },
+        { "--voter", NULL, "add directly as a voter (the cluster may be unavailable until "
+                           "it caught up)" },
         { NULL, NULL, NULL },
 };
 

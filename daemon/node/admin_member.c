@@ -269,7 +269,7 @@ void admin_member_on_add(struct net_call *call, const struct net_msg *msg, void 
 {
         const Rafktor__V1__AddMemberRequest *req = (const Rafktor__V1__AddMemberRequest *)msg->pb;
 
-        start(user, call, MEMBER_ADD, req->id, req->address ? req->address : "", !req->learner);
+        start(user, call, MEMBER_ADD, req->id, req->address ? req->address : "", req->voter);
 }
 
 void admin_member_on_remove(struct net_call *call, const struct net_msg *msg, void *user)

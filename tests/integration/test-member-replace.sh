@@ -29,7 +29,7 @@ log "removed n$dead: $(members_line "$LEADER")"
 joiner_init 4
 start_node 4
 t0=$(now_ms)
-admin_on_leader "${live[@]}" -- member add n4 "$(ep 4)" --learner
+admin_on_leader "${live[@]}" -- member add n4 "$(ep 4)"   # a learner by default
 wait_until 20000 "n4 to be promoted to voter" is_voter "$LEADER" n4
 log "n4 is a voter $(( $(now_ms) - t0 )) ms after the add"
 load_running || fail "the write stream ended before n4 was a voter"

@@ -523,7 +523,7 @@ static void on_member_change(struct net_call *call, const struct net_msg *msg, v
                 rafktor__v1__member__init(&m[n]);
                 m[n].id = a->id;
                 m[n].address = a->address;
-                m[n].voter = !a->learner;
+                m[n].voter = a->voter;
                 n++;
         }
         header(f, &h);

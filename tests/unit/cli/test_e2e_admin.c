@@ -212,6 +212,16 @@ static void test_mutations_accepted_print_members_new_leader_or_snapshot(void **
         assert_int_equal(r.status, 0);
         assert_non_null(strstr(r.out, "n4\t127.0.0.1:7404\tlearner\t"));
         proc_result_free(&r);
+        RUN(&r, "-e", W.ep_leader, "member", "add", "n5", "127.0.0.1:7405", "--learner",
+            "--voter");
+        assert_int_equal(r.status, 2);
+        assert_non_null(strstr(r.err, "give --learner or --voter, not both"));
+        proc_result_free(&r);
+        RUN(&r, "-e", W.ep_leader, "-w", "plain", "member", "add", "n5", "127.0.0.1:7405",
+            "--voter");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "n5\t127.0.0.1:7405\tvoter\t"));
+        proc_result_free(&r);
         RUN(&r, "-e", W.ep_leader, "-w", "json", "member", "remove", "n3");
         assert_int_equal(r.status, 0);
         j = parse(&r);

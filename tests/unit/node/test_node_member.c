@@ -118,8 +118,7 @@ static void a_change_sent_to_a_follower_names_the_leader(void **state)
         fo = (l + 1) % TC_NODES;
         add.id = "n9";
         add.address = "127.0.0.1:1";
-        add.learner = true;
-        tc_call_on(&f->c, f->sock[fo], ADMIN("AddMember"), &add.base, 5000, &r);
+                tc_call_on(&f->c, f->sock[fo], ADMIN("AddMember"), &add.base, 5000, &r);
         snprintf(want, sizeof(want), "%s is not the leader; the leader is %s (%s)",
                  f->c.n[fo].cfg.id, f->c.n[l].cfg.id, f->c.n[l].cfg.listen);
         expect(&r, GRPC_STATUS_FAILED_PRECONDITION, want, "AddMember on a follower");
@@ -175,8 +174,7 @@ static void a_second_change_while_one_is_uncommitted_is_refused(void **state)
         add[1].id = "n7";
         for (int i = 0; i < 2; i++) {
                 add[i].address = "127.0.0.1:1";
-                add[i].learner = true;
-        }
+                        }
         t0 = net_loop_now_ms();
         /* Both leave before the loop runs: whichever the leader takes second arrives
          * before the first commits (the followers' acknowledgements go through this same
@@ -292,8 +290,7 @@ static void a_removed_follower_is_cut_off_cannot_disrupt_and_can_be_added_back(v
         /* Added back as a learner: answered on commit, promoted once caught up. */
         add.id = c->n[gone].cfg.id;
         add.address = c->n[gone].cfg.listen;
-        add.learner = true;
-        tc_call_on(c, f->sock[l], ADMIN("AddMember"), &add.base, 5000, &r);
+                tc_call_on(c, f->sock[l], ADMIN("AddMember"), &add.base, 5000, &r);
         expect(&r, GRPC_STATUS_OK, NULL, "AddMember of the removed node");
         tresult_clear(&r);
         assert_non_null(member_of(f, l, c->n[gone].cfg.id));
