@@ -94,3 +94,8 @@ uint64_t kv_applied_index(const struct kv *kv)
 {
         return kv->applied_index;
 }
+
+uint64_t kv_clock_ms(const struct kv *kv)
+{
+        return kv->clock_ms;
+}

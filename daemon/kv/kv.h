@@ -91,6 +91,9 @@ bool kv_range(const struct kv *kv, const uint8_t *prefix, size_t prefix_len, siz
               bool (*cb)(const struct kv_item *item, void *ctx), void *ctx);
 
 uint64_t kv_applied_index(const struct kv *kv);
+/* The state machine's clock: the largest leader_time_ms applied (or restored from a
+ * snapshot). The shell hands it to raft_time_floor() after a restore. */
+uint64_t kv_clock_ms(const struct kv *kv);
 size_t kv_count(const struct kv *kv);
 size_t kv_session_count(const struct kv *kv);
 /* A hash of the whole state (keys, values, versions, sessions, applied

@@ -379,6 +379,14 @@ static int replay_snapshot(void *ud, const struct snapshot_meta *meta, const uin
                 r = -EBADMSG;
                 goto out;
         }
+        /* Entries the snapshot covers are gone: the core learns their latest stamp, so a
+         * leader never stamps below what the state machine already applied. */
+        if (r >= 0)
+                r = raft_time_floor(c->raft, kv_clock_ms(kv));
+        if (r < 0) {
+                snprintf(c->err, c->err_len, "raft_time_floor: %s", raft_rc_str(r));
+                goto out;
+        }
         kv_free(n->kv);
         n->kv = kv;
         kv = NULL;

@@ -531,6 +531,10 @@ void snapshot_recv_restore(struct node *n, const struct raft_effect *fx)
         kv_free_later(n, n->kv);
         n->kv = n->restore_kv;
         n->restore_kv = NULL;
+        /* The log before the index is gone here: keep the leader-time stamps monotonic. */
+        if (raft_time_floor(n->raft, kv_clock_ms(n->kv)) < 0)
+                log_error(n->log, "%s: raft_time_floor after the restore failed",
+                          n->cfg->id);
         log_info(n->log, "%s: state machine restored from the snapshot of index %" PRIu64
                  " (%zu keys)", n->cfg->id, (uint64_t)fx->snapshot.index, kv_count(n->kv));
 }

@@ -81,6 +81,30 @@ static void test_snapshot_of_empty_state_round_trips(void **state)
         kv_free(kv);
 }
 
+/* The clock is the largest leader time applied (an older stamp never lowers it) and a
+ * snapshot carries it: the shell hands it to raft_time_floor() after a restore. */
+static void test_clock_is_the_largest_leader_time_and_survives_a_snapshot(void **state)
+{
+        struct kv *kv = kv_make(NULL), *copy = NULL;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+
+        (void)state;
+        assert_int_equal(kv_clock_ms(kv), 0);
+        apply_noop(kv, 1, 5000);
+        assert_int_equal(kv_clock_ms(kv), 5000);
+        apply_noop(kv, 2, 4000);
+        assert_int_equal(kv_clock_ms(kv), 5000);
+        apply_noop(kv, 3, 7000);
+        assert_int_equal(kv_clock_ms(kv), 7000);
+        assert_int_equal(kv_snapshot_encode(kv, &buf, &len), 0);
+        assert_int_equal(kv_snapshot_decode(buf, len, NULL, &copy, NULL, 0), 0);
+        assert_int_equal(kv_clock_ms(copy), 7000);
+        free(buf);
+        kv_free(copy);
+        kv_free(kv);
+}
+
 static void test_restored_state_behaves_like_the_original(void **state)
 {
         struct kv *kv = populated(), *copy = NULL;
@@ -245,6 +269,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_snapshot_round_trip_same_hash),
                 cmocka_unit_test(test_snapshot_of_empty_state_round_trips),
+                cmocka_unit_test(test_clock_is_the_largest_leader_time_and_survives_a_snapshot),
                 cmocka_unit_test(test_restored_state_behaves_like_the_original),
                 cmocka_unit_test(
                         test_replica_restored_mid_log_matches_one_that_applied_everything),
