@@ -58,8 +58,14 @@ static void on_storage_error(void *user, int code, const char *message)
 {
         struct daemon *d = user;
 
-        log_error_errno(d->log, code, "the event log in %s failed: %s; writes are refused "
-                        "until rafktord is restarted", d->cfg->data_dir, message);
+        if (code == -ENOSPC)
+                log_error_errno(d->log, code, "the event log in %s is out of space: %s; "
+                                "writes are refused and resume by themselves once space is "
+                                "freed", d->cfg->data_dir, message);
+        else
+                log_error_errno(d->log, code, "the event log in %s failed: %s; writes are "
+                                "refused until rafktord is restarted", d->cfg->data_dir,
+                                message);
 }
 
 static void on_stop(void *user, int signo)

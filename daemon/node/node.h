@@ -73,9 +73,10 @@ struct node_callbacks {
          * (main refreshes STATUS= at most every 250 ms). Read node_raft_status() for the
          * numbers. May be NULL. */
         void (*on_commit)(void *user);
-        /* The event log failed (disk full, I/O error): the node stops acknowledging
-         * writes; it keeps serving reads it can and answers writes with the error.
-         * May be NULL. */
+        /* The event log failed: code -ENOSPC (disk full: the log retries by itself and
+         * the node resumes once space is freed) or another -errno (an I/O error: fatal
+         * until a restart). The node stops acknowledging writes; it keeps serving reads
+         * it can and answers writes with the error. May be NULL. */
         void (*on_storage_error)(void *user, int code, const char *message);
         void *user;
 };
