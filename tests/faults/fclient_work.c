@@ -181,12 +181,16 @@ static bool take_reply(struct fc_client *c, const struct net_result *res)
         return false;
 }
 
-/* A definite "not applied" answer to one attempt of a write. */
+/* A definite "not applied" answer to one attempt of a write. UNAVAILABLE "failed to
+ * connect to all addresses" is gRPC failing a call on a fail-fast channel that has no
+ * connection to put it on: not one byte of the request left this client (the reasoning
+ * daemon/node/forward.c relies on too), so the node never saw it. */
 static bool definitely_not_applied(const struct net_result *res)
 {
         return res->code == GRPC_STATUS_ABORTED || res->code == GRPC_STATUS_INVALID_ARGUMENT ||
                (res->code == GRPC_STATUS_UNAVAILABLE &&
-                strstr(res->details, "no leader elected yet"));
+                (strstr(res->details, "no leader elected yet") ||
+                 strstr(res->details, "failed to connect to all addresses")));
 }
 
 static void op_done(const struct net_result *res, void *user)
