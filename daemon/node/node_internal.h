@@ -212,6 +212,9 @@ int64_t node_now(const struct node *n);
 /* Call after every raft_*() input: carries out n->out's effects in order, then re-arms
  * the tick timer. rc is the input's return (logged when negative). */
 void node_after_input(struct node *n, int rc, const char *what);
+/* node_recovery.c: opens n->cfg->data_dir's event log with `eo` and replays the newest
+ * snapshot and every later event into n->raft (and n->kv); err says what failed. */
+int node_recover(struct node *n, const struct evlog_options *eo, char *err, size_t err_len);
 /* Fills h (initialised by the caller) from the node's state; strings point into `st`. */
 void node_response_header(const struct node *n, struct raft_status *st,
                           Rafktor__V1__ResponseHeader *h);
