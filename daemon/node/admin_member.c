@@ -54,9 +54,9 @@ static void req_free(struct admin_member_req *q)
         free(q);
 }
 
-/* OK: the configuration now (the three responses share MembersResponse's fields and
- * numbers: header = 1, repeated Member members = 2). */
-static void reply_members(struct node *n, struct net_call *call)
+/* OK: the configuration now (Members, and the three mutations, whose responses share
+ * MembersResponse's fields and numbers: header = 1, repeated Member members = 2). */
+void admin_reply_members(struct node *n, struct net_call *call)
 {
         const struct raft_config *c = raft_configuration(n->raft);
         Rafktor__V1__MembersResponse resp = RAFKTOR__V1__MEMBERS_RESPONSE__INIT;
@@ -67,7 +67,7 @@ static void reply_members(struct node *n, struct net_call *call)
 
         if (!m || !ptrs) {
                 net_call_finish(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                                "the change committed, but answering it ran out of memory");
+                                "answering with the members ran out of memory");
                 goto out;
         }
         node_response_header(n, &st, &h);
@@ -128,7 +128,7 @@ void admin_member_effect(struct node *n, const struct raft_effect *fx)
         if (call && fx->type == RAFT_FX_APPLY) {
                 log_notice(n->log, "%s: %s %s committed at index %llu", n->cfg->id, q->what,
                            q->id, (unsigned long long)fx->entry.index);
-                reply_members(n, call);
+                admin_reply_members(n, call);
         } else if (call && fx->type == RAFT_FX_FAIL) {
                 log_notice(n->log, "%s: %s %s refused: %s", n->cfg->id, q->what, q->id,
                            fx->fail.reason);

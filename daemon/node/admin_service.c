@@ -82,34 +82,8 @@ static void on_status(struct net_call *call, const struct net_msg *msg, void *us
 
 static void on_members(struct net_call *call, const struct net_msg *msg, void *user)
 {
-        struct node *n = user;
-        const struct raft_config *c = raft_configuration(n->raft);
-        Rafktor__V1__MembersResponse resp = RAFKTOR__V1__MEMBERS_RESPONSE__INIT;
-        Rafktor__V1__ResponseHeader h = RAFKTOR__V1__RESPONSE_HEADER__INIT;
-        Rafktor__V1__Member *m = calloc(c->n ? c->n : 1, sizeof(*m));
-        Rafktor__V1__Member **ptrs = calloc(c->n ? c->n : 1, sizeof(*ptrs));
-        struct raft_status st;
-
         (void)msg;
-        if (!m || !ptrs) {
-                net_call_finish(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-                goto out;
-        }
-        node_response_header(n, &st, &h);
-        resp.header = &h;
-        for (size_t i = 0; i < c->n; i++) {
-                rafktor__v1__member__init(&m[i]);
-                m[i].id = c->servers[i].id;
-                m[i].address = c->servers[i].address;
-                m[i].voter = c->servers[i].voter;
-                ptrs[i] = &m[i];
-        }
-        resp.n_members = c->n;
-        resp.members = ptrs;
-        net_call_reply(call, &resp.base);
-out:
-        free(ptrs);
-        free(m);
+        admin_reply_members(user, call);
 }
 
 static void on_leader(struct net_call *call, const struct net_msg *msg, void *user)

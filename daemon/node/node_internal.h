@@ -272,6 +272,8 @@ void forward_leader_changed(struct node *n, const char *leader);
 void forward_unlink(struct node *n, struct kv_req *q);
 void forward_stop(struct node *n);
 
+/* admin_member.c: answers `call` with a MembersResponse of the configuration now. */
+void admin_reply_members(struct node *n, struct net_call *call);
 /* admin_service.c: fills m[0 .. NODE_M_SNAPSHOT - NODE_M_STATUS]. */
 void admin_service_methods(struct node *n, struct net_method *m);
 /* Whether `peer` may call an admin mutation: only over the local admin unix socket (a
