@@ -421,3 +421,30 @@ void tc_get(struct tcluster *c, int i, const char *key, bool stale, struct tresu
         req.stale = stale;
         tc_call(c, i, "/rafktor.v1.KV/Get", &req.base, 5000, res);
 }
+
+int tc_setup_running(void **state)
+{
+        struct tcluster *c = calloc(1, sizeof(*c));
+
+        if (!c)
+                return -1;
+        tc_init(c, 2000);
+        for (int i = 0; i < TC_NODES; i++)
+                tc_start(c, i);
+        *state = c;
+        return 0;
+}
+
+int tc_teardown(void **state)
+{
+        tc_destroy(*state);
+        free(*state);
+        return 0;
+}
+
+void tc_expect_code(const struct tresult *r, grpc_status_code want, const char *what)
+{
+        if (r->code != want)
+                fail_msg("%s: code %d \"%s\", expected %d", what, (int)r->code, r->details,
+                         (int)want);
+}

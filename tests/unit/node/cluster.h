@@ -86,3 +86,9 @@ void tc_call_on(struct tcluster *c, struct net_channel *ch, const char *path,
 void tc_put(struct tcluster *c, int i, const char *key, const char *value, uint64_t client_id,
             uint64_t request_id, struct tresult *res);
 void tc_get(struct tcluster *c, int i, const char *key, bool stale, struct tresult *res);
+
+/* cmocka fixtures: a fresh cluster with every node started (request timeout 2 s) in
+ * *state; its teardown; and a check of a call's status code naming `what`. */
+int tc_setup_running(void **state);
+int tc_teardown(void **state);
+void tc_expect_code(const struct tresult *r, grpc_status_code want, const char *what);

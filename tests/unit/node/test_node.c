@@ -32,13 +32,6 @@ static int setup(void **state)
         return 0;
 }
 
-static int teardown(void **state)
-{
-        tc_destroy(*state);
-        free(*state);
-        return 0;
-}
-
 static void start_all(struct tcluster *c)
 {
         for (int i = 0; i < TC_NODES; i++)
@@ -540,32 +533,27 @@ int main(int argc, char **argv)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(
                         a_leader_is_elected_and_puts_through_any_node_are_read_everywhere,
-                        setup, teardown),
+                        setup, tc_teardown),
                 cmocka_unit_test_setup_teardown(
-                        a_retried_request_applies_once_and_gets_the_same_answer, setup,
-                        teardown),
+                        a_retried_request_applies_once_and_gets_the_same_answer, setup, tc_teardown),
                 cmocka_unit_test_setup_teardown(
-                        a_stopped_leader_is_replaced_and_catches_up_after_restart, setup,
-                        teardown),
+                        a_stopped_leader_is_replaced_and_catches_up_after_restart, setup, tc_teardown),
                 cmocka_unit_test_setup_teardown(
                         a_put_with_one_node_of_three_fails_no_leader_within_its_deadline,
-                        setup, teardown),
-                cmocka_unit_test_setup_teardown(an_unknown_method_is_unimplemented, setup,
-                                                teardown),
+                        setup, tc_teardown),
+                cmocka_unit_test_setup_teardown(an_unknown_method_is_unimplemented, setup, tc_teardown),
                 cmocka_unit_test_setup_teardown(
                         malformed_raft_messages_are_invalid_argument_and_the_node_keeps_serving,
-                        setup, teardown),
+                        setup, tc_teardown),
                 cmocka_unit_test_setup_teardown(
                         a_non_member_reaches_the_core_and_cannot_disrupt_a_fresh_leader,
-                        setup, teardown),
+                        setup, tc_teardown),
                 cmocka_unit_test_setup_teardown(
                         unary_append_entries_and_request_vote_from_members_get_the_cores_answer,
-                        setup, teardown),
+                        setup, tc_teardown),
                 cmocka_unit_test_setup_teardown(
-                        stopping_a_node_answers_its_pending_requests_unavailable, setup,
-                        teardown),
-                cmocka_unit_test_setup_teardown(puts_per_second_through_the_leader, setup,
-                                                teardown),
+                        stopping_a_node_answers_its_pending_requests_unavailable, setup, tc_teardown),
+                cmocka_unit_test_setup_teardown(puts_per_second_through_the_leader, setup, tc_teardown),
         };
 
         if (argc > 1)

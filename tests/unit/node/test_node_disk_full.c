@@ -27,33 +27,6 @@
 #define WAIT_MS 10000
 #define N_ACKED 8
 
-static int setup(void **state)
-{
-        struct tcluster *c = calloc(1, sizeof(*c));
-
-        if (!c)
-                return -1;
-        tc_init(c, 2000);
-        for (int i = 0; i < TC_NODES; i++)
-                tc_start(c, i);
-        *state = c;
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        tc_destroy(*state);
-        free(*state);
-        return 0;
-}
-
-static void expect_code(const struct tresult *r, grpc_status_code want, const char *what)
-{
-        if (r->code != want)
-                fail_msg("%s: code %d \"%s\", expected %d", what, (int)r->code, r->details,
-                         (int)want);
-}
-
 static Rafktor__V1__StatusResponse *status(struct tcluster *c, int i)
 {
         Rafktor__V1__StatusRequest req = RAFKTOR__V1__STATUS_REQUEST__INIT;
@@ -61,7 +34,7 @@ static Rafktor__V1__StatusResponse *status(struct tcluster *c, int i)
         struct tresult r;
 
         tc_call(c, i, "/rafktor.v1.Admin/Status", &req.base, 5000, &r);
-        expect_code(&r, GRPC_STATUS_OK, "Status");
+        tc_expect_code(&r, GRPC_STATUS_OK, "Status");
         st = rafktor__v1__status_response__unpack(NULL, r.len, r.data);
         tresult_clear(&r);
         assert_non_null(st);
@@ -118,7 +91,7 @@ static void get_expect(struct tcluster *c, int i, const char *key, const char *v
         struct tresult r;
 
         tc_get(c, i, key, stale, &r);
-        expect_code(&r, GRPC_STATUS_OK, key);
+        tc_expect_code(&r, GRPC_STATUS_OK, key);
         g = rafktor__v1__get_response__unpack(NULL, r.len, r.data);
         tresult_clear(&r);
         assert_non_null(g);
@@ -140,7 +113,7 @@ static void a_full_disk_refuses_writes_then_recovers_by_itself_when_freed(void *
         l = tc_wait_leader(c, WAIT_MS);
         assert_true(l >= 0);
         tc_put(c, l, "before", "1", 0, 0, &r);
-        expect_code(&r, GRPC_STATUS_OK, "put before");
+        tc_expect_code(&r, GRPC_STATUS_OK, "put before");
         tresult_clear(&r);
 
         /* The leader's disk fills: its next log write fails, it steps down. */
@@ -157,7 +130,7 @@ static void a_full_disk_refuses_writes_then_recovers_by_itself_when_freed(void *
 
         /* Writes through the full node: RESOURCE_EXHAUSTED, naming its data directory. */
         tc_put(c, l, "refused", "x", 0, 0, &r);
-        expect_code(&r, GRPC_STATUS_RESOURCE_EXHAUSTED, "put on a full disk");
+        tc_expect_code(&r, GRPC_STATUS_RESOURCE_EXHAUSTED, "put on a full disk");
         print_message("node: put on a full disk: \"%s\"\n", r.details);
         assert_non_null(strstr(r.details, c->n[l].cfg.data_dir));
         assert_non_null(strstr(r.details, "disk full"));
@@ -176,7 +149,7 @@ static void a_full_disk_refuses_writes_then_recovers_by_itself_when_freed(void *
                 snprintf(key, sizeof(key), "acked-%d", k);
                 snprintf(val, sizeof(val), "v%d", k);
                 tc_put(c, f, key, val, 0, 0, &r);
-                expect_code(&r, GRPC_STATUS_OK, key);
+                tc_expect_code(&r, GRPC_STATUS_OK, key);
                 tresult_clear(&r);
         }
 
@@ -190,7 +163,7 @@ static void a_full_disk_refuses_writes_then_recovers_by_itself_when_freed(void *
         assert_false(st->disk_full);
         rafktor__v1__status_response__free_unpacked(st, NULL);
         tc_put(c, l, "after", "2", 0, 0, &r);
-        expect_code(&r, GRPC_STATUS_OK, "put after the disk was freed");
+        tc_expect_code(&r, GRPC_STATUS_OK, "put after the disk was freed");
         tresult_clear(&r);
         assert_true(tc_wait_caught_up(c, l, f, WAIT_MS));
         /* Its own state (stale read: no forwarding) holds every acknowledged write. */
@@ -207,8 +180,7 @@ int main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(
-                        a_full_disk_refuses_writes_then_recovers_by_itself_when_freed, setup,
-                        teardown),
+                        a_full_disk_refuses_writes_then_recovers_by_itself_when_freed, tc_setup_running, tc_teardown),
         };
 
         if (argc > 1)

@@ -25,33 +25,6 @@
 #define ELECTION_WAIT_MS 10000
 #define CLIENT_DEADLINE_MS 3000
 
-static int setup(void **state)
-{
-        struct tcluster *c = calloc(1, sizeof(*c));
-
-        if (!c)
-                return -1;
-        tc_init(c, 2000);
-        for (int i = 0; i < TC_NODES; i++)
-                tc_start(c, i);
-        *state = c;
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        tc_destroy(*state);
-        free(*state);
-        return 0;
-}
-
-static void expect_code(const struct tresult *r, grpc_status_code want, const char *what)
-{
-        if (r->code != want)
-                fail_msg("%s: code %d \"%s\", expected %d", what, (int)r->code, r->details,
-                         (int)want);
-}
-
 /* A put through node i with the client deadline CLIENT_DEADLINE_MS; returns the time it
  * took. client_id 0: no session. */
 static int64_t put(struct tcluster *c, int i, const char *k, const char *v, uint64_t client_id,
@@ -86,7 +59,7 @@ static char *get(struct tcluster *c, int i, const char *k, int64_t *ms)
         tc_call(c, i, "/rafktor.v1.KV/Get", &req.base, CLIENT_DEADLINE_MS, &r);
         if (ms)
                 *ms = net_loop_now_ms() - t0;
-        expect_code(&r, GRPC_STATUS_OK, "Get");
+        tc_expect_code(&r, GRPC_STATUS_OK, "Get");
         g = rafktor__v1__get_response__unpack(NULL, r.len, r.data);
         tresult_clear(&r);
         assert_non_null(g);
@@ -106,7 +79,7 @@ static void serving(struct tcluster *c, int *leader, int *follower)
         assert_true(*leader >= 0);
         *follower = (*leader + 1) % TC_NODES;
         put(c, *follower, "warm", "1", 0, &r);
-        expect_code(&r, GRPC_STATUS_OK, "the first put through the follower");
+        tc_expect_code(&r, GRPC_STATUS_OK, "the first put through the follower");
         tresult_clear(&r);
 }
 
@@ -123,7 +96,7 @@ static void a_put_through_a_follower_right_after_the_leader_stops_commits_in_tim
         ms = put(c, f, "after", "x", 0, &r);
         print_message("put through follower n%d after stopping leader n%d: code %d after "
                       "%lld ms\n", f + 1, l + 1, (int)r.code, (long long)ms);
-        expect_code(&r, GRPC_STATUS_OK, "a sessionless put right after the leader stopped");
+        tc_expect_code(&r, GRPC_STATUS_OK, "a sessionless put right after the leader stopped");
         tresult_clear(&r);
         v = get(c, 3 - l - f, "after", NULL);  /* the other survivor */
         assert_non_null(v);
@@ -220,7 +193,7 @@ static void a_write_with_a_session_held_by_a_silent_old_leader_goes_to_the_new_o
         ms = put(c, f, "sess", "y", 42, &r);
         print_message("put with a session through n%d, old leader n%d silent: code %d after "
                       "%lld ms\n", f + 1, l + 1, (int)r.code, (long long)ms);
-        expect_code(&r, GRPC_STATUS_OK, "a put with a session, the old leader silent");
+        tc_expect_code(&r, GRPC_STATUS_OK, "a put with a session, the old leader silent");
         tresult_clear(&r);
         assert_true(s.puts >= 1);       /* the old leader took the first copy */
         nl = tc_wait_leader(c, ELECTION_WAIT_MS);
@@ -275,7 +248,7 @@ static void a_put_without_a_leader_answers_no_leader_before_the_clients_deadline
         print_message("put with one node of three, request_timeout_ms 10 s: code %d \"%s\" "
                       "after %lld ms (client deadline %d ms)\n", (int)r.code, r.details,
                       (long long)ms, CLIENT_DEADLINE_MS);
-        expect_code(&r, GRPC_STATUS_UNAVAILABLE, "a put without a leader");
+        tc_expect_code(&r, GRPC_STATUS_UNAVAILABLE, "a put without a leader");
         assert_non_null(strstr(r.details, "no leader"));
         assert_true(ms < CLIENT_DEADLINE_MS);
         tresult_clear(&r);
@@ -287,16 +260,16 @@ int main(int argc, char **argv)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(
                         a_put_through_a_follower_right_after_the_leader_stops_commits_in_time,
-                        setup, teardown),
+                        tc_setup_running, tc_teardown),
                 cmocka_unit_test_setup_teardown(
                         a_read_through_a_follower_right_after_the_leader_stops_is_served_in_time,
-                        setup, teardown),
+                        tc_setup_running, tc_teardown),
                 cmocka_unit_test_setup_teardown(
                         a_write_with_a_session_held_by_a_silent_old_leader_goes_to_the_new_one,
-                        setup, teardown),
+                        tc_setup_running, tc_teardown),
                 cmocka_unit_test_setup_teardown(
                         a_sessionless_write_held_by_a_silent_old_leader_is_not_sent_again,
-                        setup, teardown),
+                        tc_setup_running, tc_teardown),
                 cmocka_unit_test(
                         a_put_without_a_leader_answers_no_leader_before_the_clients_deadline),
         };

@@ -20,33 +20,6 @@
 
 #define ELECTION_WAIT_MS 10000
 
-static int setup(void **state)
-{
-        struct tcluster *c = calloc(1, sizeof(*c));
-
-        if (!c)
-                return -1;
-        tc_init(c, 2000);
-        for (int i = 0; i < TC_NODES; i++)
-                tc_start(c, i);
-        *state = c;
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        tc_destroy(*state);
-        free(*state);
-        return 0;
-}
-
-static void expect_code(const struct tresult *r, grpc_status_code want, const char *what)
-{
-        if (r->code != want)
-                fail_msg("%s: code %d \"%s\", expected %d", what, (int)r->code, r->details,
-                         (int)want);
-}
-
 static ProtobufCBinaryData bin(const char *s)
 {
         return (ProtobufCBinaryData){ .len = strlen(s), .data = (uint8_t *)s };
@@ -60,7 +33,7 @@ static void *call_ok(struct tcluster *c, int i, const char *path, const Protobuf
         ProtobufCMessage *m;
 
         tc_call(c, i, path, req, 5000, &r);
-        expect_code(&r, GRPC_STATUS_OK, path);
+        tc_expect_code(&r, GRPC_STATUS_OK, path);
         m = protobuf_c_message_unpack(desc, NULL, r.len, r.data);
         tresult_clear(&r);
         assert_non_null(m);
@@ -72,7 +45,7 @@ static void put(struct tcluster *c, int i, const char *k, const char *v)
         struct tresult r;
 
         tc_put(c, i, k, v, 0, 0, &r);
-        expect_code(&r, GRPC_STATUS_OK, "Put");
+        tc_expect_code(&r, GRPC_STATUS_OK, "Put");
         tresult_clear(&r);
 }
 
@@ -113,7 +86,7 @@ static void delete_cas_and_range_through_followers_change_and_read_the_data(void
         cas.compare_value = bin("stale");
         cas.new_value = bin("lost");
         tc_call(c, f2, "/rafktor.v1.KV/CompareAndSwap", &cas.base, 5000, &r);
-        expect_code(&r, GRPC_STATUS_FAILED_PRECONDITION, "CompareAndSwap on a stale value");
+        tc_expect_code(&r, GRPC_STATUS_FAILED_PRECONDITION, "CompareAndSwap on a stale value");
         assert_string_equal(r.details, "compare failed");
         tresult_clear(&r);
 
@@ -364,17 +337,15 @@ int main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(
-                        delete_cas_and_range_through_followers_change_and_read_the_data, setup,
-                        teardown),
+                        delete_cas_and_range_through_followers_change_and_read_the_data, tc_setup_running, tc_teardown),
                 cmocka_unit_test_setup_teardown(
-                        admin_status_members_leader_and_read_log_describe_the_cluster, setup,
-                        teardown),
+                        admin_status_members_leader_and_read_log_describe_the_cluster, tc_setup_running, tc_teardown),
                 cmocka_unit_test_setup_teardown(
                         state_hash_is_equal_on_caught_up_members_and_changes_with_a_write,
-                        setup, teardown),
+                        tc_setup_running, tc_teardown),
                 cmocka_unit_test_setup_teardown(
                         a_full_disk_on_the_leader_hands_over_and_loses_no_acknowledged_write,
-                        setup, teardown),
+                        tc_setup_running, tc_teardown),
         };
 
         if (argc > 1)
