@@ -18,6 +18,11 @@
  * - It is a write with a session (client_id != 0): the state machine applies a request id
  *   once and answers a repeat with the first reply (thesis 6.3), so an old leader that
  *   got the first copy and a new one that gets the second commit it at most once.
+ * A write with a session that went back to the core after a forward that may have been
+ * delivered remembers that leader (kv_req.sent_to): whatever later stops it (no leader
+ * before the deadline, a new leader's NOT_COMMITTED for its own copy, a leader it cannot
+ * reach) speaks for the last try only, so the client hears DEADLINE_EXCEEDED "its outcome
+ * is unknown" (kv_req_finish), never an answer that says it was not applied.
  * A sessionless write whose delivery is unknown (the connection broke after it was sent,
  * the leader changed while the call was pending, a deadline passed) is never sent again:
  * the old leader may have appended it, and a new leader may still commit that entry. It
@@ -148,6 +153,14 @@ static void on_retry(struct net_timer *t, void *user)
         arm_retry(n);
 }
 
+/* q goes back to the core while its forward to q->leader may have been delivered: from
+ * now on its outcome is unknown unless it succeeds or fails for every copy. */
+static void may_have_reached(struct kv_req *q)
+{
+        if (q->kind != KV_REQ_GET && q->kind != KV_REQ_RANGE)
+                snprintf(q->sent_to, sizeof(q->sent_to), "%s", q->leader);
+}
+
 static void attempt_failed(struct node *n, struct kv_req *q, const struct net_result *res)
 {
         int64_t now = node_now(n);
@@ -165,6 +178,8 @@ static void attempt_failed(struct node *n, struct kv_req *q, const struct net_re
         else
                 snprintf(why, sizeof(why), "%s", res->details);
         if ((undelivered || (q->resendable && retryable)) && q->deadline_ms > now) {
+                if (!undelivered)
+                        may_have_reached(q);
                 park(n, q, next_retry(n, q, now), res->code, why);
                 arm_retry(n);
                 return;
@@ -257,6 +272,7 @@ void forward_leader_changed(struct node *n, const char *leader)
                 if (!q->resendable || strcmp(q->leader, leader) == 0)
                         continue;
                 q->attempt++;
+                may_have_reached(q);
                 snprintf(why, sizeof(why), "leadership moved away from %s while the request "
                          "was forwarded to it", q->leader);
                 park(n, q, now, GRPC_STATUS_UNAVAILABLE, why);

@@ -73,9 +73,24 @@ struct kv_req *kv_req_take(struct node *n, uint64_t handle)
         return q;
 }
 
+/* Answers that hold for every copy of a request (the request itself is invalid, or the
+ * state machine applied it once and its session repeats that reply to any copy). */
+static bool holds_for_every_copy(grpc_status_code code)
+{
+        return code == GRPC_STATUS_INVALID_ARGUMENT || code == GRPC_STATUS_FAILED_PRECONDITION ||
+               code == GRPC_STATUS_NOT_FOUND;
+}
+
 void kv_req_finish(struct kv_req *q, grpc_status_code code, const char *sentence)
 {
-        if (q->call)
+        if (q->call && q->sent_to[0] && code != GRPC_STATUS_OK && !holds_for_every_copy(code))
+                /* "no leader", "leadership changed; not applied", "cannot be reached" speak
+                 * of this node's last try only: an earlier copy may still commit. */
+                net_call_finish(q->call, GRPC_STATUS_DEADLINE_EXCEEDED,
+                                "its outcome is unknown: an earlier forward of this write "
+                                "may have reached the leader %s, which may still commit it",
+                                q->sent_to);
+        else if (q->call)
                 net_call_finish(q->call, code, "%s", sentence);
         kv_req_free(q);
 }

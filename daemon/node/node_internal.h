@@ -119,6 +119,10 @@ struct kv_req {
         int64_t retry_ms;               /* PARKED: when it goes back to the core */
         grpc_status_code last_code;     /* PARKED: the failed attempt, answered when the */
         char last_error[256];           /* deadline passes before another attempt */
+        char sent_to[RAFT_ID_MAX];      /* a write: a leader an earlier forward of it may
+                                         * have reached ("" if none), which may still
+                                         * commit that copy: no later failure of this
+                                         * request says "not applied" (kv_req_finish) */
 };
 RB_HEAD(kv_req_tree, kv_req);
 TAILQ_HEAD(kv_req_list, kv_req);

@@ -187,6 +187,8 @@ static bool take_reply(struct fc_client *c, const struct net_result *res)
  * daemon/node/forward.c relies on too), so the node never saw it. */
 static bool definitely_not_applied(const struct net_result *res)
 {
+        if (strstr(res->details, "outcome is unknown"))
+                return false;
         return res->code == GRPC_STATUS_ABORTED || res->code == GRPC_STATUS_INVALID_ARGUMENT ||
                (res->code == GRPC_STATUS_UNAVAILABLE &&
                 (strstr(res->details, "no leader elected yet") ||

@@ -6,7 +6,9 @@
  * back to the core and on to the new leader) instead of waiting out the deadline; when the
  * old leader is silent but took the request (a stand-in server that holds every call), a
  * write with a session is sent again to the new leader and commits, while a sessionless
- * write is not sent again (its outcome is unknown) and is never applied. And with no
+ * write is not sent again (its outcome is unknown) and is never applied; a write with a
+ * session whose copy the silent leader holds, with no new leader to take it, is answered
+ * "outcome unknown", never "no leader" (which says it was not applied). And with no
  * leader at all, the node's "no leader" reaches a client whose deadline is shorter than
  * request_timeout_ms before that deadline.
  */
@@ -233,6 +235,36 @@ static void a_sessionless_write_held_by_a_silent_old_leader_is_not_sent_again(vo
         silent_free(&s);
 }
 
+/* A write with a session that a silent old leader took, and no new leader to send it to
+ * again: the follower must not answer "no leader elected yet" (which says it was not
+ * applied): the old leader may still commit the copy it holds. Fault seed 73981000 found
+ * this as a linearizability anomaly (a put answered "no leader" was applied later). */
+static void a_session_write_held_by_a_silent_leader_with_no_successor_is_outcome_unknown(
+        void **state)
+{
+        struct tcluster *c = *state;
+        struct silent s;
+        struct tresult r;
+        int64_t ms;
+        int l, f, other;
+
+        serving(c, &l, &f);
+        other = 3 - l - f;
+        tc_stop(c, other);              /* f alone cannot elect anyone */
+        replace_with_silent(c, l, &s);
+        ms = put(c, f, "held", "w", 43, &r);
+        print_message("put with a session through n%d, old leader n%d silent, n%d stopped: "
+                      "code %d \"%s\" after %lld ms\n", f + 1, l + 1, other + 1, (int)r.code,
+                      r.details, (long long)ms);
+        assert_true(s.puts >= 1);       /* the old leader took a copy it may still commit */
+        tc_expect_code(&r, GRPC_STATUS_DEADLINE_EXCEEDED, "a held put with no new leader");
+        assert_non_null(strstr(r.details, "outcome is unknown"));
+        assert_null(strstr(r.details, "no leader elected yet"));
+        assert_true(ms < CLIENT_DEADLINE_MS);
+        tresult_clear(&r);
+        silent_free(&s);
+}
+
 /* The node answers a little before the caller's deadline, so a client whose deadline is
  * shorter than request_timeout_ms hears "no leader", not its own DEADLINE_EXCEEDED. */
 static void a_put_without_a_leader_answers_no_leader_before_the_clients_deadline(void **state)
@@ -269,6 +301,9 @@ int main(int argc, char **argv)
                         tc_setup_running, tc_teardown),
                 cmocka_unit_test_setup_teardown(
                         a_sessionless_write_held_by_a_silent_old_leader_is_not_sent_again,
+                        tc_setup_running, tc_teardown),
+                cmocka_unit_test_setup_teardown(
+                        a_session_write_held_by_a_silent_leader_with_no_successor_is_outcome_unknown,
                         tc_setup_running, tc_teardown),
                 cmocka_unit_test(
                         a_put_without_a_leader_answers_no_leader_before_the_clients_deadline),
