@@ -96,6 +96,12 @@ int raft__recv_append(struct raft *r, raft_time_t now, const struct raft_msg *m,
         r->leader_contact = now;
         r->leader_contact_valid = true;
         raft__reset_election_timer(r, now);
+        /* This term's vote goes to the leader it follows (vote.c: a wiped
+         * node re-added under its old id must not vote twice in a term);
+         * emitted before any entry, so a durable log implies a durable vote. */
+        rc = raft__vote_for_leader(r, m->from, out);
+        if (rc < 0)
+                return rc;
         if (r->storage_failed)
                 return RAFT_OK; /* acknowledge nothing */
 

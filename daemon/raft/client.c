@@ -105,12 +105,28 @@ void raft__write_promoted(struct raft *r, const char *member, raft_index_t idx,
         for (i = 0; i < r->n_writes; i++) {
                 struct raft_pending_write *w = &r->writes[i];
 
+                struct raft_pending_write moved;
+                size_t pos;
+
                 if (w->index != RAFT_INDEX_WAITING || strcmp(w->until_promoted, member) != 0)
                         continue;
-                /* idx is the last entry: the order by index holds. */
-                w->index = idx;
-                w->term = term;
-                w->until_promoted[0] = '\0';
+                /* idx is the last entry, but other AddMember writes may
+                 * still wait (RAFT_INDEX_WAITING) after this one: move it
+                 * before them, or the writes behind a waiting one would
+                 * be answered late, and as NOT_COMMITTED (sim seed 119,
+                 * two voters added at once). */
+                moved = *w;
+                moved.index = idx;
+                moved.term = term;
+                moved.until_promoted[0] = '\0';
+                memmove(r->writes + i, r->writes + i + 1,
+                        (r->n_writes - i - 1) * sizeof(*r->writes));
+                pos = r->n_writes - 1;
+                while (pos > 0 && r->writes[pos - 1].index > idx)
+                        pos--;
+                memmove(r->writes + pos + 1, r->writes + pos,
+                        (r->n_writes - 1 - pos) * sizeof(*r->writes));
+                r->writes[pos] = moved;
                 return;
         }
 }

@@ -1,6 +1,7 @@
 /* daemon/raft/membership.c: membership changes one server at a time
- * (thesis 4.1-4.3): add (as a learner), remove, promote, automatic
- * promotion of a caught-up learner, and the removed leader's step-down
+ * (thesis 4.1-4.3): add (as a learner, also when asked for a voter), remove,
+ * promote, automatic promotion of a caught-up learner (or, asked for a
+ * voter, of one that holds the configuration), and the removed leader's step-down
  * (with a TimeoutNow to its most up-to-date successor).
  *
  * Owns: the leader's checks before a CONFIG entry is appended, building
@@ -174,10 +175,21 @@ int raft_add_member(struct raft *r, raft_time_t now, uint64_t handle, const char
         snprintf(c.servers[r->config.n].id, RAFT_ID_MAX, "%s", id);
         snprintf(c.servers[r->config.n].address, RAFT_ADDR_MAX, "%s", address ? address : "");
         /* Thesis 4.2.1: "the new server joins the cluster as a non-voting
-         * member"; `as_voter` skips that on request. */
-        c.servers[r->config.n].voter = as_voter;
+         * member". So does one asked for `as_voter`: it becomes a voter as
+         * soon as it acknowledged this entry (auto_promote), without the
+         * catch-up rounds. A voter that holds no configuration grants no
+         * votes (vote.c: it may be a reused id with a wiped disk), so a
+         * configuration counting one could need its vote to elect the very
+         * leader that would reach it: no leader, ever (sim seed 709). */
+        c.servers[r->config.n].voter = false;
         rc = append_config(r, now, handle, &c, deadline, out);
         raft_config_clear(&c);
+        if (rc == RAFT_OK && as_voter) {
+                snprintf(r->join_voter, sizeof(r->join_voter), "%s", id);
+                r->join_voter_term = r->term;
+                r->join_voter_index = raft__log_last_index(&r->log);
+                raft__write_until_promoted(r, handle, id);
+        }
         /* Thesis 4.2.1 with a bound on the rounds: answered once promoted. */
         if (rc == RAFT_OK && !as_voter && !r->opts.disable_auto_promote &&
             r->opts.catchup_rounds > 0)
@@ -301,16 +313,51 @@ static int slow_round(struct raft *r, raft_time_t now, struct raft_peer *p,
         return raft__write_fail_member(r, p->id, why, out);
 }
 
+/* A server added `as_voter` by this leader in this term is promoted once
+ * it acknowledged the entry that added it: from then on it holds a
+ * configuration (durably: success replies wait for durability) and votes.
+ * *ret_done: a promotion was appended (one change at a time). */
+static int promote_join_voter(struct raft *r, raft_time_t now, bool *ret_done,
+                              struct raft_output *out)
+{
+        struct raft_peer *p;
+        int rc;
+
+        *ret_done = false;
+        if (!r->join_voter[0])
+                return RAFT_OK;
+        p = raft__peer_find(r, r->join_voter);
+        if (r->join_voter_term != r->term || !p || p->voter || p->leaving) {
+                r->join_voter[0] = '\0'; /* another leader, removed, or promoted */
+                return RAFT_OK;
+        }
+        if (p->match_index < r->join_voter_index)
+                return RAFT_OK;
+        rc = promote(r, now, 0, p->id, 0, out);
+        if (rc < 0)
+                return rc;
+        raft__write_promoted(r, p->id, raft__log_last_index(&r->log), r->term);
+        r->join_voter[0] = '\0';
+        *ret_done = true;
+        return RAFT_OK;
+}
+
 static int auto_promote(struct raft *r, raft_time_t now, struct raft_output *out)
 {
         raft_index_t idx;
+        bool done;
         size_t i;
         int rc;
 
-        if (r->opts.disable_auto_promote || r->transferring || r->storage_failed ||
-            r->config_index > r->commit_index ||
+        /* The configuration that added the learner must be applied, not
+         * only committed: its AddMember write then waits for the promotion
+         * (client.c) and is answered by it, not left waiting for good. */
+        if (r->transferring || r->storage_failed || r->config_index > r->applied_index ||
             raft__log_term_at(&r->log, r->commit_index) != r->term)
                 return RAFT_OK;
+        rc = promote_join_voter(r, now, &done, out);
+        if (rc < 0 || done || r->opts.disable_auto_promote)
+                return rc;
         for (i = 0; i < r->n_peers; i++) {
                 struct raft_peer *p = &r->peers[i];
                 bool ended = p->match_index >= p->catchup_target &&

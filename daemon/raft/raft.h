@@ -491,8 +491,16 @@ int raft_snapshot_sent(struct raft *r, raft_time_t now, const char *peer, raft_t
  * auto-promotion on it becomes a voter once caught up (thesis 4.2.1), and
  * with options.catchup_rounds the request is answered then (or fails, see
  * raft_options).
- * `as_voter` adds it directly as a voter (skips catching up: the cluster
- * may be unavailable until it has, thesis 4.2.1). */
+ * `as_voter` skips catching up: it is added as a learner all the same and
+ * this leader promotes it as soon as it acknowledged the entry that added
+ * it (whatever auto-promotion says); the request is answered when that
+ * promotion commits (FAIL at `deadline` otherwise; if leadership changes
+ * first it stays a learner unless auto-promotion promotes it). A server
+ * never counts as a voter before it holds a configuration: one that holds
+ * none grants no votes (it may reuse the id of a server whose disk was
+ * wiped), so counting it could leave the cluster without a leader for
+ * good. The cluster may still be slow to commit until it caught up
+ * (thesis 4.2.1). */
 int raft_add_member(struct raft *r, raft_time_t now, uint64_t handle, const char *id,
                     const char *address, bool as_voter, raft_time_t deadline,
                     struct raft_output *out);

@@ -24,6 +24,12 @@
  *   RAFT_SABOTAGE_TWO_CHANGES         membership.c may_change(): a second
  *                                     membership change accepted while one
  *                                     is uncommitted
+ *   RAFT_SABOTAGE_REJOIN_VOTE         vote.c refuse_unconfigured() and
+ *                                     raft__vote_for_leader(): a node without
+ *                                     configuration votes, and following a
+ *                                     leader records no vote (one rule: a
+ *                                     re-added id with a wiped disk must not
+ *                                     vote twice in a term; its two halves)
  */
 #ifndef RAFKTOR_RAFT_PRIVATE_H
 #define RAFKTOR_RAFT_PRIVATE_H
@@ -205,6 +211,11 @@ struct raft {
         bool replicate_needed;  /* new entries to send */
         bool transferring;
         char transfer_target[RAFT_ID_MAX];
+        /* AddMember as_voter: added as a learner at join_voter_index in
+         * join_voter_term, promoted once it acknowledged that entry */
+        char join_voter[RAFT_ID_MAX];
+        raft_term_t join_voter_term;
+        raft_index_t join_voter_index;
         raft_time_t transfer_deadline;
         bool timeout_now_sent;
 
@@ -311,6 +322,9 @@ int raft__recv_vote(struct raft *r, raft_time_t now, const struct raft_msg *m,
                     struct raft_output *out);
 int raft__recv_vote_resp(struct raft *r, raft_time_t now, const struct raft_msg *m,
                          struct raft_output *out);
+/* A follower heard `leader` of its current term (AppendEntries or
+ * InstallSnapshot): record it as this term's vote if none is recorded. */
+int raft__vote_for_leader(struct raft *r, const char *leader, struct raft_output *out);
 
 /* ---- replication.c (leader) / append.c (follower) ---------------------- */
 

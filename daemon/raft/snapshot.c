@@ -244,6 +244,11 @@ static int install(struct raft *r, raft_time_t now, const char *leader, raft_ter
         r->leader_contact = now;
         r->leader_contact_valid = true;
         raft__reset_election_timer(r, now);
+        /* As in append.c: this term's vote goes to the leader it follows,
+         * before the SnapshotTaken event (vote.c raft__vote_for_leader). */
+        rc = raft__vote_for_leader(r, leader, out);
+        if (rc < 0)
+                return rc;
         if (r->storage_failed)
                 return reply(r, leader, false, 0, out);
         /* Stale or duplicated: committed entries already cover it (they

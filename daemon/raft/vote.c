@@ -2,8 +2,10 @@
  * counting the answers.
  *
  * Owns: the vote-granting rules: one vote per term, the up-to-date log
- * check, vote withholding while a leader is fresh, and the rule that a
- * granted vote is sent only once the Voted event is durable.
+ * check, vote withholding while a leader is fresh, the rule that a
+ * granted vote is sent only once the Voted event is durable, and the two
+ * rules for reused member ids: no vote from a node without configuration,
+ * and a follower's vote in a term goes to the leader it heard in it.
  * Must never: grant a vote whose Voted event could still be lost.
  */
 #include <string.h>
@@ -27,6 +29,42 @@ static bool candidate_log_ok(const struct raft *r, const struct raft_msg *m)
         return m->vote.last_index >= raft__log_last_index(&r->log);
 }
 
+static bool refuse_unconfigured(const struct raft *r)
+{
+#ifdef RAFT_SABOTAGE_REJOIN_VOTE
+        /* SABOTAGE (tests/sim only): a node without configuration votes. */
+        (void)r;
+        return false;
+#else
+        return r->config.n == 0;
+#endif
+}
+
+int raft__vote_for_leader(struct raft *r, const char *leader, struct raft_output *out)
+{
+#ifdef RAFT_SABOTAGE_REJOIN_VOTE
+        /* SABOTAGE (tests/sim only): following a leader records no vote. */
+        (void)r;
+        (void)leader;
+        (void)out;
+        return RAFT_OK;
+#else
+        /* Hearing from the leader of the current term uses up this node's
+         * vote in that term: it is recorded as a vote for that leader (one
+         * Voted event per term at most, only when none is recorded yet).
+         * Election Safety already says no other candidate can win this term,
+         * so a real member loses nothing; but a node whose id an earlier
+         * incarnation used before its disk was wiped cannot know whom that
+         * incarnation voted for in this term, and granting another candidate
+         * a vote here could hand it a second majority (docs/bugs.md F6).
+         * Voting for the known winner is the one vote that is always safe.
+         * A storage-failed node emits nothing; it grants nothing either. */
+        if (r->voted_for[0] != '\0' || r->storage_failed)
+                return RAFT_OK;
+        return raft__emit_vote(r, leader, out);
+#endif
+}
+
 static int reply(struct raft *r, const struct raft_msg *m, raft_term_t term, bool granted,
                  bool after_durable, struct raft_output *out)
 {
@@ -47,6 +85,18 @@ int raft__recv_vote(struct raft *r, raft_time_t now, const struct raft_msg *m,
         bool grant;
         int rc;
 
+        /* A node that knows no configuration (a `join` node started with an
+         * empty data dir, never reached by a leader) grants no vote and no
+         * pre-vote. Member ids are reused: the id may be one whose earlier
+         * incarnation lost its disk, and that incarnation may have voted in
+         * any term this one can step up to; granting again would be two
+         * votes in one term from one voter (two leaders, docs/bugs.md F6).
+         * Such a node has never been counted by any leader yet, so refusing
+         * costs nothing; it first learns a term and a leader from
+         * AppendEntries or InstallSnapshot (append.c / snapshot.c then record
+         * that leader as its vote in that term: raft__vote_for_leader). */
+        if (refuse_unconfigured(r))
+                return reply(r, m, r->term, false, false, out);
         /* Thesis 4.2.3: ignore RequestVote (and pre-votes) within the
          * minimum election timeout of hearing from a current leader, unless
          * the candidate was told to run by that leader (TimeoutNow). */

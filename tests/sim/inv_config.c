@@ -175,7 +175,7 @@ void inv_on_config_applied(struct sim *sim, struct sim_node *n, const struct raf
         for (size_t k = 0; k < c->n && exact; k++) {
                 int v = sim_node_by_id(sim, c->servers[k].id);
 
-                if (v >= 0 && (!first[v] || index < first[v]))
+                if (v >= 0 && index > sim->inv.first_floor[v] && (!first[v] || index < first[v]))
                         first[v] = index;
         }
         if (index > sim->inv.members_index) {
@@ -188,8 +188,9 @@ void inv_on_config_applied(struct sim *sim, struct sim_node *n, const struct raf
                                 sim->inv.members |= 1u << v;
                 }
         }
-        /* Excluded by a configuration later than one that named it (ids
-         * are never added twice): its removal committed. A snapshot's
+        /* Excluded by a configuration later than one that named it (an
+         * id added again after a rejoin counts from its new addition on:
+         * first_floor): its removal committed. A snapshot's
          * configuration is the latest at or below its index. */
         removed = !raft_config_find(c, n->id) && first[n->idx] &&
                   (exact ? first[n->idx] < index : first[n->idx] <= index);

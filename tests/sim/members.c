@@ -3,13 +3,15 @@
  *
  * Owns: which membership change is asked when (add a spare node as a
  * learner or as a voter, remove a member, the leader included, replace a
- * dead member by a spare: remove it, then add the spare, promote a
- * learner, transfer leadership to a named member, and bursts of two
- * changes at once that the core must refuse, one at a time), starting an
- * added node empty (raft_start only), sending the requests through the
+ * dead member by a spare: remove it, then add the spare, rejoin a member:
+ * remove it, then wipe its disk and add it back empty under the same id,
+ * promote a learner, transfer leadership to a named member, and bursts of
+ * two changes at once that the core must refuse, one at a time), starting
+ * an added node empty (raft_start only), sending the requests through the
  * node the operator reaches (AddMember/RemoveMember/PromoteMember: the
  * core answers with APPLY, FAIL or FORWARD like client writes), and the
- * answers. A node the operator asked to remove is never added again.
+ * answers. A node the operator asked to remove is never added again,
+ * except by a rejoin, as a new incarnation with an empty disk.
  * Must never: read a core's state other than the leader's configuration
  * (what `raftctl member list` shows), or draw randomness beyond sim->rng.
  */
@@ -156,6 +158,29 @@ static int burst(struct sim *sim, int leader, const struct raft_config *c)
         return 0;
 }
 
+/* The second half of a rejoin (its removal committed): the node loses
+ * its disk (crash, data dir gone) and comes back empty with join
+ * semantics under the same id (what an operator does after a disk loss),
+ * and is added back as a learner; promotion follows the usual path. */
+static int rejoin(struct sim *sim, int leader)
+{
+        struct operator *op = &sim->op;
+        int x = op->next_rejoin;
+
+        if (x == leader)
+                return 0; /* it still leads until it steps down: later */
+        op->next_rejoin = -1;
+        if (raft_config_find(raft_configuration(sim->nodes[leader].raft), sim->nodes[x].id))
+                return 0; /* still (or again) a member: not a lost disk to model */
+        if (node_wipe(sim, &sim->nodes[x]) < 0)
+                return -1;
+        /* Configurations so far named its old self (inv_config.c). */
+        sim->inv.first_in[x] = 0;
+        sim->inv.first_floor[x] = sim->inv.members_index;
+        op->rejoins++;
+        return add(sim, leader, x, false);
+}
+
 int members_act(struct sim *sim, int leader)
 {
         struct operator *op = &sim->op;
@@ -166,9 +191,14 @@ int members_act(struct sim *sim, int leader)
 
         if (op->busy && sim->now < op->deadline)
                 return 0;
-        if (op->busy)
+        if (op->busy) {
                 trace_add(&sim->trace, sim->now, "operator: no answer to request %llu, moves on",
                           (unsigned long long) op->gen);
+                /* What was planned after it belongs to it, not to the next
+                 * request (a rejoin must never wipe a node whose removal
+                 * was not seen to commit). */
+                op->plan_add = op->plan_rejoin = -1;
+        }
         op->busy = false;
         if (leader < 0)
                 return 0; /* the operator looks at the leader's member list */
@@ -179,10 +209,25 @@ int members_act(struct sim *sim, int leader)
                 op->next_add = -1;
                 return add(sim, leader, s, prng_chance(&sim->rng, 300));
         }
+        if (op->next_rejoin >= 0)
+                return rejoin(sim, leader);
         pick = prng_below(&sim->rng, 100);
-        if (pick < 30) {
+        if (pick < 25) {
                 s = pick_spare(sim, c, -1);
                 return s < 0 ? 0 : add(sim, leader, s, prng_chance(&sim->rng, 200));
+        }
+        if (pick < 37) {
+                /* Rejoin: remove a voter (the leader too, sometimes); once
+                 * that commits, wipe it and add it back under its id. */
+                if (n_voters(c) < 3)
+                        return 0;
+                t = prng_chance(&sim->rng, 200) ? leader : pick_member(sim, c, 0);
+                if (t < 0)
+                        return 0;
+                op->plan_rejoin = t;
+                sim->op.removes++;
+                sim->op.leader_removals += t == leader;
+                return send_admin(sim, leader, SIM_ADMIN_REMOVE, t, false);
         }
         if (pick < 55) {
                 if (n_voters(c) < 3)
@@ -236,5 +281,8 @@ void members_answer(struct sim *sim, const struct sim_request *req, const struct
         op->busy = false;
         if (ok && req->admin == SIM_ADMIN_REMOVE && op->plan_add >= 0)
                 op->next_add = op->plan_add;
+        if (ok && req->admin == SIM_ADMIN_REMOVE && op->plan_rejoin >= 0)
+                op->next_rejoin = op->plan_rejoin;
         op->plan_add = -1;
+        op->plan_rejoin = -1;
 }

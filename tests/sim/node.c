@@ -5,7 +5,8 @@
  * thrown away, the disk keeps only what survives a power cut) and
  * restarting it (raft_new + raft_replay of the surviving events +
  * raft_start, and a fresh KV that re-applies as the core emits APPLY; or,
- * with snapshots, from the newest file: snapshots.c), and
+ * with snapshots, from the newest file: snapshots.c), wiping it (a lost
+ * disk: the id comes back empty, as a node that joins), and
  * feeding one input at a time to the core, followed by its effects, the
  * invariant checks and re-arming the node's timer.
  * Must never: hand the core anything that was not durable across a crash,
@@ -209,6 +210,27 @@ int node_restart(struct sim *sim, struct sim_node *n)
         raft_output_reset(&sim->out);
         r = raft_start(n->raft, node_now(sim, n), &sim->out);
         return node_after_input(sim, n, r, "raft_start");
+}
+
+int node_wipe(struct sim *sim, struct sim_node *n)
+{
+        int r = node_crash(sim, n);
+
+        if (r < 0)
+                return r;
+        /* A new machine, or a new disk: nothing of the old incarnation is
+         * left but the id. Its messages still in flight are delivered. */
+        disk_free(&n->disk);
+        n->disk.broken = false;
+        snapfile_clear(&n->snap);
+        if (n->after)
+                memset(n->after, 0, n->after_cap * sizeof(*n->after));
+        n->provisioned = false;
+        n->joined = true;
+        n->operator_removed = false;
+        trace_add(&sim->trace, sim->now, "%s WIPED: its data dir is gone (incarnation %llu)",
+                  n->id, (unsigned long long) n->incarnation);
+        return 0;
 }
 
 void node_destroy(struct sim_node *n)

@@ -93,6 +93,7 @@ static int setup(struct sim *sim)
         sim->snapshots = ext;
         sim->membership = ext && prng_chance(rng, 750);
         sim->op.plan_add = sim->op.next_add = -1;
+        sim->op.plan_rejoin = sim->op.next_rejoin = -1;
         sim->n_initial = sim->o.nodes;
         /* Spare slots for the nodes the operator adds. */
         sim->n_nodes = sim->o.nodes + (sim->membership ? SIM_MAX_NODES - 5 : 0);

@@ -154,7 +154,8 @@ struct sim_node {
                                              * its incarnation + 1 (0: none) */
         raft_index_t stream_index[SIM_MAX_NODES];
         struct raft_config applied_config; /* as of `applied` (shell's view) */
-        bool operator_removed; /* the operator asked to remove it: never re-added */
+        bool operator_removed; /* the operator asked to remove it: never re-added
+                                * (but by a rejoin: wiped, then added back) */
         bool removed_known; /* this incarnation applied a configuration
                              * without itself (its removal committed) */
         uint64_t incarnation;
@@ -289,7 +290,10 @@ struct invariants {
         struct lm_slot *lm; /* open-addressing set of (index, term) -> chain */
         size_t lm_n, lm_cap;
         raft_index_t first_in[SIM_MAX_NODES]; /* index of the first configuration
-                                               * entry naming the node (0: none) */
+                                               * entry naming the node (0: none),
+                                               * above first_floor */
+        raft_index_t first_floor[SIM_MAX_NODES]; /* a rejoined id: configurations
+                                                  * up to here named its old self */
         raft_index_t members_index; /* the newest configuration applied anywhere */
         unsigned members;           /* ... its nodes (bit per node): what a
                                      * client's member list shows */
@@ -324,8 +328,10 @@ struct operator {
         enum sim_admin kind;
         int plan_add;          /* replacing: add this spare once the removal is done */
         int next_add;          /* ... which is now: the next action adds it (-1: none) */
+        int plan_rejoin;       /* rejoin: wipe and re-add this one once removed */
+        int next_rejoin;       /* ... which is now (-1: none) */
         uint64_t sent, ok, failed;
-        uint64_t adds, removes, promotes, leader_removals;
+        uint64_t adds, removes, promotes, leader_removals, rejoins;
 };
 
 /* ---- the world -------------------------------------------------------------- */
@@ -395,6 +401,9 @@ int node_flush_done(struct sim *sim, struct sim_node *n);
 int node_transfer(struct sim *sim, struct sim_node *n, const char *target);
 /* The disk breaks: raft_storage_failed; a later crash + restart repairs it. */
 int node_storage_failed(struct sim *sim, struct sim_node *n);
+/* Crash, then lose the data dir entirely: the slot is unprovisioned and
+ * comes back through node_join (empty, join semantics) under its old id. */
+int node_wipe(struct sim *sim, struct sim_node *n);
 /* After every input: effects carried out, invariants checked, timer re-armed. */
 int node_after_input(struct sim *sim, struct sim_node *n, int rc, const char *what);
 

@@ -151,6 +151,46 @@ static void test_configuration_takes_effect_when_appended(void **state)
         h_free(&c);
 }
 
+/* AddMember as_voter never counts a server that holds no configuration
+ * (it grants no votes: vote.c): it is added as a learner and promoted as
+ * soon as it acknowledged the entry that added it, auto-promotion off or
+ * not; the request is answered when the promotion commits. If the server
+ * never answers, it stays a learner and the cluster keeps its quorum. */
+static void test_voter_added_directly_counts_only_once_it_holds_configuration(void **state)
+{
+        struct h_cluster c;
+        const struct h_applied *a;
+        const struct raft_entry *e;
+        struct raft_config cfg;
+        size_t l, k;
+
+        (void)state;
+        l = join_world(&c, no_auto_promote);
+        h_isolate(&c, 3, true);
+        add(&c, l, 1, "n4", true);
+        assert_false(member(c.nodes[l].r, "n4")->voter);
+        h_run(&c, 500);
+        assert_false(member(c.nodes[l].r, "n4")->voter);
+        assert_null(h_applied_handle(&c, l, 1));
+        h_isolate(&c, 3, false);
+        for (k = 0; k < 500 && !member(c.nodes[l].r, "n4")->voter; k++)
+                h_run(&c, 1);
+        assert_true(member(c.nodes[l].r, "n4")->voter);
+        h_run(&c, 100);
+        a = h_applied_handle(&c, l, 1);
+        assert_non_null(a);
+        /* Answered by the promotion, not by the addition. */
+        e = raft_log_get(c.nodes[l].r, a->index);
+        assert_non_null(e);
+        assert_int_equal(e->type, RAFT_ENTRY_CONFIG);
+        assert_int_equal(raft_config_decode(e->data, e->len, &cfg), RAFT_OK);
+        assert_true(raft_config_find(&cfg, "n4")->voter);
+        raft_config_clear(&cfg);
+        assert_true(raft_configuration(c.nodes[3].r)->n == 4);
+        assert_true(member(c.nodes[3].r, "n4")->voter);
+        h_free(&c);
+}
+
 /* Thesis 4.2.1: new servers join "as non-voting members"; "the leader
  * adds the new server to the cluster" once a round of replication takes
  * less than an election timeout. The leader's log is compacted first, so
@@ -500,6 +540,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_second_membership_change_refused_while_first_uncommitted),
                 cmocka_unit_test(test_configuration_takes_effect_when_appended),
+                cmocka_unit_test(test_voter_added_directly_counts_only_once_it_holds_configuration),
                 cmocka_unit_test(test_new_member_joins_as_learner_and_is_promoted_when_caught_up),
                 cmocka_unit_test(test_add_member_with_catchup_bound_answered_when_promoted),
                 cmocka_unit_test(test_add_member_fails_when_learner_misses_catchup_rounds),

@@ -82,7 +82,8 @@ static void test_append_success_only_after_durable(void **state)
         solo_init(&s, "n1", 3, NULL);
         m = msg_append("n2", "n1", 2, 1, 1, 1, 2, t);
         solo_recv(&s, &m);
-        assert_int_equal(fx_count(&s.out, RAFT_FX_PERSIST), 2); /* TermChanged, Entries */
+        /* TermChanged, Voted (the leader it follows: vote.c), Entries */
+        assert_int_equal(fx_count(&s.out, RAFT_FX_PERSIST), 3);
         assert_null(fx_find_msg(&s.out, RAFT_MSG_APPEND_RESP, 0));
         last = solo_last_seq(&s);
         assert_int_equal(raft_persisted(s.r, s.now, last - 1, &s.out), RAFT_OK);
@@ -201,7 +202,8 @@ static void test_follower_truncates_conflicting_suffix(void **state)
         raft_output_reset(&s.out);
         m = msg_append("n3", "n1", 3, 2, 2, 1, 1, t3); /* 3 of term 3 */
         solo_recv(&s, &m);
-        fx = fx_find(&s.out, RAFT_FX_PERSIST, 1);
+        /* TermChanged, Voted (for n3, the leader it follows), Truncate */
+        fx = fx_find(&s.out, RAFT_FX_PERSIST, 2);
         assert_non_null(fx);
         assert_int_equal(fx->event.type, RAFT_EV_TRUNCATE);
         assert_int_equal(fx->event.truncate.from_index, 3);

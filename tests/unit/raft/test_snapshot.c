@@ -163,7 +163,12 @@ static void test_install_snapshot_resets_log_and_restores_state_first(void **sta
         /* The leader of term 3 streams a snapshot up to 10 (term 3). */
         assert_int_equal(raft_install_snapshot(s.r, s.now, "n3", 3, 10, 3, &cfg, &s.out),
                          RAFT_OK);
+        /* TermChanged, Voted (for n3, the leader it follows), SnapshotTaken */
         fx = fx_find(&s.out, RAFT_FX_PERSIST, 1);
+        assert_non_null(fx);
+        assert_int_equal(fx->event.type, RAFT_EV_VOTE);
+        assert_string_equal(fx->event.vote.candidate, "n3");
+        fx = fx_find(&s.out, RAFT_FX_PERSIST, 2);
         assert_non_null(fx);
         assert_int_equal(fx->event.type, RAFT_EV_SNAPSHOT);
         assert_int_equal(fx->event.snapshot.index, 10);
