@@ -284,6 +284,46 @@ static void test_add_member_with_catchup_bound_answered_when_promoted(void **sta
         h_free(&c);
 }
 
+/* Writes are answered in log order even while an AddMember waits for a
+ * learner that does not catch up: a second learner promoted first, and a
+ * write after it, are answered by their entries (APPLY), not held behind
+ * the waiting one and then failed NOT_COMMITTED (sim seed 119). */
+static void test_writes_answered_in_order_while_a_learner_waits(void **state)
+{
+        struct h_cluster c;
+        size_t l, k;
+        int nl;
+
+        (void)state;
+        h_init_join(&c, 5, 3, catchup3);
+        nl = h_run_until_leader(&c, 2000);
+        assert_true(nl >= 0 && nl < 3);
+        l = (size_t)nl;
+        h_run(&c, 100);
+        c.cut[l][3] = c.cut[3][l] = true;
+        add(&c, l, 1, "n4", false);
+        h_run(&c, 100);
+        assert_non_null(member(c.nodes[l].r, "n4")); /* committed; waits for n4 */
+        add(&c, l, 2, "n5", false);
+        for (k = 0; k < 500 && !member(c.nodes[l].r, "n5")->voter; k++)
+                h_run(&c, 1);
+        assert_true(member(c.nodes[l].r, "n5")->voter);
+        assert_int_equal(raft_propose(c.nodes[l].r, c.now, 3, (const uint8_t *)"w", 1,
+                                      c.now + 5000, &c.nodes[l].out),
+                         RAFT_OK);
+        h_process(&c, l);
+        h_run(&c, 100);
+        assert_null(h_answer(&c, l, 2, RAFT_FX_FAIL));
+        assert_null(h_answer(&c, l, 3, RAFT_FX_FAIL));
+        assert_non_null(h_applied_handle(&c, l, 2));
+        assert_non_null(h_applied_handle(&c, l, 3));
+        /* n4's request still waits (its rounds are not over). */
+        assert_false(member(c.nodes[l].r, "n4")->voter);
+        assert_null(h_applied_handle(&c, l, 1));
+        assert_null(h_answer(&c, l, 1, RAFT_FX_FAIL));
+        h_free(&c);
+}
+
 /* Thesis 4.2.1: "If the new server is unavailable or is so slow that it
  * will never catch up, the leader should return an error ... after a fixed
  * number of rounds". The learner stays (documented), and is promoted if it
@@ -544,6 +584,7 @@ int main(void)
                 cmocka_unit_test(test_new_member_joins_as_learner_and_is_promoted_when_caught_up),
                 cmocka_unit_test(test_add_member_with_catchup_bound_answered_when_promoted),
                 cmocka_unit_test(test_add_member_fails_when_learner_misses_catchup_rounds),
+                cmocka_unit_test(test_writes_answered_in_order_while_a_learner_waits),
                 cmocka_unit_test(test_removed_leader_steps_down_after_commit),
                 cmocka_unit_test(test_removed_leader_hands_over_by_timeout_now),
                 cmocka_unit_test(test_removed_node_cannot_disrupt),
