@@ -270,6 +270,7 @@ struct plan {
         enum plan_kind kind;
         struct kv_node *old;
         struct kv_node *fresh;
+        struct kv_slot slot;            /* where fresh goes when there is no old */
         ProtobufCBinaryData value;
         uint64_t version;
         uint64_t create_index;
@@ -307,10 +308,12 @@ static int plan_op(const struct kv *kv, const struct raft_entry *e,
         Rafktor__V1__DeleteResponse del = RAFKTOR__V1__DELETE_RESPONSE__INIT;
         Rafktor__V1__CompareAndSwapResponse cas = RAFKTOR__V1__COMPARE_AND_SWAP_RESPONSE__INIT;
         Rafktor__V1__KeyValue current = RAFKTOR__V1__KEY_VALUE__INIT;
-        struct kv_node *old = kv_store_find(kv, v->key.data, v->key.len);
+        struct kv_slot slot;
+        struct kv_node *old = kv_store_find_slot(kv, v->key.data, v->key.len, &slot);
         int r;
 
         memset(p, 0, sizeof(*p));
+        p->slot = slot;
         header.applied_index = e->index;
         switch (cmd->op_case) {
         case RAFKTOR__V1__COMMAND__OP_PUT:
@@ -383,7 +386,11 @@ static void commit_op(struct kv *kv, const struct raft_entry *e, struct plan *p)
                 p->old->mod_index = e->index;
                 break;
         case PLAN_REPLACE:
-                kv_store_replace(kv, p->old, p->fresh);
+                /* plan_op found old or the slot, and nothing changed the tree since */
+                if (p->old)
+                        kv_store_replace(kv, p->old, p->fresh);
+                else
+                        kv_store_link(kv, &p->slot, p->fresh);
                 break;
         case PLAN_REMOVE:
                 kv_store_remove(kv, p->old);

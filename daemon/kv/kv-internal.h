@@ -84,21 +84,34 @@ struct kv {
 };
 
 /* store.c */
+/* Where a key that is not in the tree goes: the child `right` or left of `parent` (NULL:
+ * the tree is empty). Valid until the tree changes. */
+struct kv_slot {
+        struct kv_node *parent;
+        bool right;
+};
 struct kv_node *kv_store_find(const struct kv *kv, const uint8_t *key, size_t key_len);
+/* kv_store_find that also says, when the key is absent, where it would go. */
+struct kv_node *kv_store_find_slot(const struct kv *kv, const uint8_t *key, size_t key_len,
+                                   struct kv_slot *slot);
 /* First key >= `key`, or NULL. */
 struct kv_node *kv_store_lower_bound(const struct kv *kv, const uint8_t *key, size_t key_len);
 /* A detached node (not in the tree). NULL on ENOMEM or lengths over 4 GiB. */
 struct kv_node *kv_node_new(const uint8_t *key, size_t key_len, const uint8_t *value,
                             size_t value_len);
-/* Puts `fresh` (a detached node for the same key as `old`, or for a key not
- * in the tree when old is NULL) in place of `old`, freeing `old`. */
+/* Puts `fresh`, a detached node for the same key as `old`, in old's place in the tree
+ * (no key comparison), freeing `old`. */
 void kv_store_replace(struct kv *kv, struct kv_node *old, struct kv_node *fresh);
+/* Inserts the detached node n at `slot` (from kv_store_find_slot for n's key, the tree
+ * unchanged since): no key comparison. */
+void kv_store_link(struct kv *kv, const struct kv_slot *slot, struct kv_node *n);
+/* Inserts n, whose key is greater than every key in the tree, as the right child of the
+ * current greatest node `max` (NULL when the tree is empty), for keys that arrive in
+ * order (a snapshot). */
+void kv_store_append(struct kv *kv, struct kv_node *max, struct kv_node *n);
 /* Overwrites the value in place; only when value_len == n->value_len. */
 void kv_store_overwrite(struct kv_node *n, const uint8_t *value, size_t value_len);
 void kv_store_remove(struct kv *kv, struct kv_node *n);
-/* Inserts a node whose key is known to be larger than every key present
- * (snapshot decoding). */
-void kv_store_insert(struct kv *kv, struct kv_node *n);
 void kv_store_clear(struct kv *kv);
 void kv_node_to_item(const struct kv_node *n, struct kv_item *ret);
 

@@ -292,7 +292,7 @@ static int decode_key(struct reader *rd, struct kv *kv, uint64_t i, struct kv_no
                             i, at);
         }
         rd->off += (size_t)key_len + value_len;
-        kv_store_insert(kv, n);
+        kv_store_append(kv, *prev, n);  /* in order, checked above */
         *prev = n;
         return 0;
 }

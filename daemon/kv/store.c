@@ -34,18 +34,30 @@ RB_GENERATE(kv_tree, kv_node, link, kv_node_cmp)
 
 /* The tree's own FIND needs a node as probe; lookups by a caller's bytes
  * walk the tree with the same order instead of building one. */
-struct kv_node *kv_store_find(const struct kv *kv, const uint8_t *key, size_t key_len)
+struct kv_node *kv_store_find_slot(const struct kv *kv, const uint8_t *key, size_t key_len,
+                                   struct kv_slot *slot)
 {
         struct kv_node *n = RB_ROOT(&kv->keys);
 
+        slot->parent = NULL;
+        slot->right = false;
         while (n) {
                 int c = key_cmp(key, key_len, kv_node_key(n), n->key_len);
 
                 if (c == 0)
                         return n;
+                slot->parent = n;
+                slot->right = c > 0;
                 n = c < 0 ? RB_LEFT(n, link) : RB_RIGHT(n, link);
         }
         return NULL;
+}
+
+struct kv_node *kv_store_find(const struct kv *kv, const uint8_t *key, size_t key_len)
+{
+        struct kv_slot unused;
+
+        return kv_store_find_slot(kv, key, key_len, &unused);
 }
 
 struct kv_node *kv_store_lower_bound(const struct kv *kv, const uint8_t *key, size_t key_len)
@@ -89,12 +101,34 @@ struct kv_node *kv_node_new(const uint8_t *key, size_t key_len, const uint8_t *v
 
 void kv_store_replace(struct kv *kv, struct kv_node *old, struct kv_node *fresh)
 {
-        if (old) {
-                RB_REMOVE(kv_tree, &kv->keys, old);
-                free(old);
-                kv->n_keys--;
-        }
-        RB_INSERT(kv_tree, &kv->keys, fresh);
+        struct kv_node *parent = RB_PARENT(old, link);
+
+        /* Same key, same place: fresh takes over old's links and colour. */
+        fresh->link = old->link;
+        if (!parent)
+                RB_ROOT(&kv->keys) = fresh;
+        else if (RB_LEFT(parent, link) == old)
+                RB_LEFT(parent, link) = fresh;
+        else
+                RB_RIGHT(parent, link) = fresh;
+        if (RB_LEFT(fresh, link))
+                RB_PARENT(RB_LEFT(fresh, link), link) = fresh;
+        if (RB_RIGHT(fresh, link))
+                RB_PARENT(RB_RIGHT(fresh, link), link) = fresh;
+        free(old);
+}
+
+void kv_store_link(struct kv *kv, const struct kv_slot *slot, struct kv_node *n)
+{
+        /* What RB_INSERT does once its walk has found the place. */
+        RB_SET(n, slot->parent, link);
+        if (!slot->parent)
+                RB_ROOT(&kv->keys) = n;
+        else if (slot->right)
+                RB_RIGHT(slot->parent, link) = n;
+        else
+                RB_LEFT(slot->parent, link) = n;
+        kv_tree_RB_INSERT_COLOR(&kv->keys, n);
         kv->n_keys++;
 }
 
@@ -111,10 +145,12 @@ void kv_store_remove(struct kv *kv, struct kv_node *n)
         kv->n_keys--;
 }
 
-void kv_store_insert(struct kv *kv, struct kv_node *n)
+void kv_store_append(struct kv *kv, struct kv_node *max, struct kv_node *n)
 {
-        RB_INSERT(kv_tree, &kv->keys, n);
-        kv->n_keys++;
+        /* The greatest node never has a right child: that is where n goes. */
+        struct kv_slot slot = { .parent = max, .right = true };
+
+        kv_store_link(kv, &slot, n);
 }
 
 void kv_store_clear(struct kv *kv)

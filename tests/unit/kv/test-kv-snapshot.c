@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "daemon/kv/kv-internal.h"
 #include "tests/unit/kv/kv-test-util.h"
 
 /* A state with keys, an overwritten and a deleted key, two sessions with
@@ -187,6 +188,94 @@ static void test_replica_restored_mid_log_matches_one_that_applied_everything(vo
         kv_free(full);
 }
 
+/* The red-black rules under n (parent links, order, no red child of a red node, the same
+ * number of black nodes on every path); returns that black height. */
+static int rb_check(const struct kv_node *n, const struct kv_node *parent)
+{
+        const struct kv_node *l, *r;
+        int hl, hr;
+
+        if (!n)
+                return 1;
+        assert_ptr_equal(RB_PARENT(n, link), parent);
+        l = RB_LEFT(n, link);
+        r = RB_RIGHT(n, link);
+        if (l)
+                assert_true(kv_node_cmp(l, n) < 0);
+        if (r)
+                assert_true(kv_node_cmp(n, r) < 0);
+        if (RB_COLOR(n, link) == RB_RED)
+                assert_true((!l || RB_COLOR(l, link) == RB_BLACK) &&
+                            (!r || RB_COLOR(r, link) == RB_BLACK));
+        hl = rb_check(l, n);
+        hr = rb_check(r, n);
+        assert_int_equal(hl, hr);
+        return hl + (RB_COLOR(n, link) == RB_BLACK);
+}
+
+/* Keys are loaded in order without a search (kv_store_append), and applies link new keys
+ * where their lookup ended (kv_store_link) and swap a replaced node in place
+ * (kv_store_replace): the trees must stay proper red-black trees, hold every key, and
+ * take new keys anywhere. */
+static void test_restored_tree_of_many_keys_is_balanced_and_complete(void **state)
+{
+        struct kv *kv = kv_make(NULL), *copy = NULL;
+        uint64_t seed = 42, index = 1;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        char key[32], value[32];
+        struct applied a;
+        int height;
+
+        (void)state;
+        for (int i = 0; i < 3000; i++) {
+                snprintf(key, sizeof(key), "k%05u", (unsigned)(test_lcg(&seed) % 20000));
+                snprintf(value, sizeof(value), "v%d", i);
+                apply_cmd(kv, index++, 100, cmd_put(key, value, NO_SESSION), &a);
+                applied_clear(&a);
+        }
+        assert_int_equal(kv_snapshot_encode(kv, &buf, &len), 0);
+        assert_int_equal(kv_snapshot_decode(buf, len, NULL, &copy, NULL, 0), 0);
+        free(buf);
+        assert_int_equal(kv_count(copy), kv_count(kv));
+        assert_int_equal(RB_COLOR(RB_ROOT(&copy->keys), link), RB_BLACK);
+        height = rb_check(RB_ROOT(&copy->keys), NULL);
+        /* a red-black tree of n keys has a black height of at most log2(n + 1) + 1 */
+        assert_true(height <= 13);
+        for (int k = 0; k < 20000; k++) {
+                struct kv_item want, got;
+                bool in_kv, in_copy;
+
+                snprintf(key, sizeof(key), "k%05d", k);
+                in_kv = kv_get(kv, (const uint8_t *)key, strlen(key), &want);
+                in_copy = kv_get(copy, (const uint8_t *)key, strlen(key), &got);
+                assert_int_equal(in_kv, in_copy);
+                if (in_kv) {
+                        assert_int_equal(want.version, got.version);
+                        assert_int_equal(want.value_len, got.value_len);
+                        assert_memory_equal(want.value, got.value, want.value_len);
+                }
+        }
+        /* New keys before, between and after the loaded ones, and deletes. */
+        for (int i = 0; i < 2000; i++) {
+                snprintf(key, sizeof(key), "%s%05u", i % 3 == 0 ? "a" : i % 3 == 1 ? "k" : "z",
+                         (unsigned)(test_lcg(&seed) % 20000));
+                apply_cmd(kv, index, 200, i % 4 == 3 ? cmd_delete(key, NO_SESSION)
+                                                     : cmd_put(key, "n", NO_SESSION), &a);
+                applied_clear(&a);
+                apply_cmd(copy, index++, 200, i % 4 == 3 ? cmd_delete(key, NO_SESSION)
+                                                         : cmd_put(key, "n", NO_SESSION), &a);
+                applied_clear(&a);
+        }
+        /* (the puts replaced values of another length in place and linked new keys at
+         * the slot their lookup found: both trees must still be proper) */
+        rb_check(RB_ROOT(&copy->keys), NULL);
+        rb_check(RB_ROOT(&kv->keys), NULL);
+        assert_int_equal(kv_hash(copy), kv_hash(kv));
+        kv_free(copy);
+        kv_free(kv);
+}
+
 static void test_snapshot_decode_rejects_truncation(void **state)
 {
         struct kv *kv = populated(), *copy = NULL;
@@ -273,6 +362,7 @@ int main(void)
                 cmocka_unit_test(test_restored_state_behaves_like_the_original),
                 cmocka_unit_test(
                         test_replica_restored_mid_log_matches_one_that_applied_everything),
+                cmocka_unit_test(test_restored_tree_of_many_keys_is_balanced_and_complete),
                 cmocka_unit_test(test_snapshot_decode_rejects_truncation),
                 cmocka_unit_test(test_snapshot_decode_rejects_any_flipped_byte),
                 cmocka_unit_test(test_snapshot_decode_rejects_trailing_bytes_and_bad_magic),
