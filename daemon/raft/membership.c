@@ -265,6 +265,8 @@ int raft_promote_member(struct raft *r, raft_time_t now, uint64_t handle, const 
                         raft_time_t deadline, struct raft_output *out)
 {
         const struct raft_server *s;
+        struct raft_peer *p;
+        raft_index_t need;
         char why[160];
         bool go;
         int rc;
@@ -281,6 +283,21 @@ int raft_promote_member(struct raft *r, raft_time_t now, uint64_t handle, const 
                 snprintf(why, sizeof(why), "%s is %s", id,
                          s ? "already a voter" : "not a member");
                 return change_done(r, now, raft__fx_fail(out, handle, RAFT_FAIL_INVALID, why),
+                                   out);
+        }
+        /* A learner that has not acknowledged the configuration naming it
+         * holds none (or an older one) and would count as a voter that
+         * cannot vote (vote.c): the cluster could need its vote to elect
+         * the leader that would reach it (sim seed 7998). */
+        p = raft__peer_find(r, id);
+        need = r->config_index ? r->config_index : r->log.base_index;
+        if (!p || p->match_index < need) {
+                snprintf(why, sizeof(why),
+                         "%s has not received the configuration that added it (it acknowledged "
+                         "up to %llu, the configuration is at %llu): retry once it has",
+                         id, p ? (unsigned long long)p->match_index : 0ULL,
+                         (unsigned long long)need);
+                return change_done(r, now, raft__fx_fail(out, handle, RAFT_FAIL_BUSY, why),
                                    out);
         }
         return change_done(r, now, promote(r, now, handle, id, deadline, out), out);

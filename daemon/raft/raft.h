@@ -510,7 +510,9 @@ int raft_add_member(struct raft *r, raft_time_t now, uint64_t handle, const char
  * log matches its own. */
 int raft_remove_member(struct raft *r, raft_time_t now, uint64_t handle, const char *id,
                        raft_time_t deadline, struct raft_output *out);
-/* Makes the learner `id` a voter. */
+/* Makes the learner `id` a voter. FAIL BUSY while it has not acknowledged
+ * the current configuration (it would count as a voter that holds no
+ * configuration, and such a server grants no votes: see raft_add_member). */
 int raft_promote_member(struct raft *r, raft_time_t now, uint64_t handle, const char *id,
                         raft_time_t deadline, struct raft_output *out);
 

@@ -284,6 +284,46 @@ static void test_add_member_with_catchup_bound_answered_when_promoted(void **sta
         h_free(&c);
 }
 
+/* PromoteMember of a learner that has not acknowledged the configuration
+ * naming it is refused (BUSY, with the reason): it would count as a voter
+ * that holds no configuration and so grants no vote (vote.c). Once it has
+ * caught up the same request succeeds. */
+static void test_promote_refused_until_learner_holds_configuration(void **state)
+{
+        const struct raft_effect *fx;
+        struct h_cluster c;
+        size_t l, k;
+
+        (void)state;
+        l = join_world(&c, no_auto_promote);
+        c.cut[l][3] = c.cut[3][l] = true;
+        add(&c, l, 1, "n4", false);
+        h_run(&c, 200);
+        assert_non_null(h_applied_handle(&c, l, 1));
+        assert_int_equal(raft_promote_member(c.nodes[l].r, c.now, 2, "n4", c.now + 5000,
+                                             &c.nodes[l].out),
+                         RAFT_OK);
+        h_process(&c, l);
+        fx = h_answer(&c, l, 2, RAFT_FX_FAIL);
+        assert_non_null(fx);
+        assert_int_equal(fx->fail.fail, RAFT_FAIL_BUSY);
+        assert_non_null(strstr(fx->fail.reason, "n4 has not received the configuration"));
+        assert_false(member(c.nodes[l].r, "n4")->voter);
+        c.cut[l][3] = c.cut[3][l] = false;
+        h_run(&c, 300);
+        assert_non_null(raft_configuration(c.nodes[3].r));
+        assert_int_equal(raft_configuration(c.nodes[3].r)->n, 4);
+        assert_int_equal(raft_promote_member(c.nodes[l].r, c.now, 3, "n4", c.now + 5000,
+                                             &c.nodes[l].out),
+                         RAFT_OK);
+        h_process(&c, l);
+        for (k = 0; k < 200 && !h_applied_handle(&c, l, 3); k++)
+                h_run(&c, 1);
+        assert_non_null(h_applied_handle(&c, l, 3));
+        assert_true(member(c.nodes[l].r, "n4")->voter);
+        h_free(&c);
+}
+
 /* Writes are answered in log order even while an AddMember waits for a
  * learner that does not catch up: a second learner promoted first, and a
  * write after it, are answered by their entries (APPLY), not held behind
@@ -585,6 +625,7 @@ int main(void)
                 cmocka_unit_test(test_add_member_with_catchup_bound_answered_when_promoted),
                 cmocka_unit_test(test_add_member_fails_when_learner_misses_catchup_rounds),
                 cmocka_unit_test(test_writes_answered_in_order_while_a_learner_waits),
+                cmocka_unit_test(test_promote_refused_until_learner_holds_configuration),
                 cmocka_unit_test(test_removed_leader_steps_down_after_commit),
                 cmocka_unit_test(test_removed_leader_hands_over_by_timeout_now),
                 cmocka_unit_test(test_removed_node_cannot_disrupt),
