@@ -43,8 +43,9 @@ static const struct cmd_opt bench_opts[] = {
 };
 static const struct cmd_opt add_opts[] = {
         { "--learner", NULL, "add as a learner, promoted once caught up (the default)" },
-        { "--voter", NULL, "add directly as a voter (the cluster may be unavailable until "
-                           "it caught up)" },
+        { "--voter", NULL, "make it a voter once it holds the configuration, without "
+                           "waiting for it to catch up (the cluster may be unavailable "
+                           "until it has)" },
         { NULL, NULL, NULL },
 };
 
