@@ -87,11 +87,12 @@ admin_on_leader() {
         done
 }
 
-# start_load PREFIX COUNT ENDPOINTS: a background rkc write stream into $T/acks.
+# start_load PREFIX COUNT ENDPOINTS [STOP_FILE]: a background rkc write stream into
+# $T/acks; with STOP_FILE it starts no new write once that file exists.
 start_load() {
         : > "$T/acks"
         "$RKC_BIN" -t 2000 -e "$3" load --prefix "$1" --count "$2" --inflight 4 \
-                > "$T/acks" 2> "$T/load.log" &
+                ${4:+--stop-file "$4"} > "$T/acks" 2> "$T/load.log" &
         LOAD_PID=$!
         EXTRA_PIDS+=("$LOAD_PID")
 }

@@ -43,6 +43,8 @@ int rkc_raw(struct rkc *c, const char *path, const uint8_t *data, size_t len, bo
 
 /* load: count puts "PREFIX%06u" = "v%06u", at most `inflight` at a time, each retried on
  * the next endpoint until acknowledged; prints "ack KEY INDEX" per acknowledged put and a
- * summary "puts=N errors=E ms=T rate=R" on stderr. 0 when every put was acknowledged. */
+ * summary "puts=N errors=E ms=T rate=R" on stderr. With stop_file, no new key is started
+ * once that file exists (the puts in flight finish). 0 when every put started was
+ * acknowledged. */
 int rkc_load(struct rkc *c, const char *prefix, unsigned count, unsigned inflight,
-             bool quiet);
+             bool quiet, const char *stop_file);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct load {
         unsigned count, next, acked, errors;
         unsigned active;                /* slots with a put in flight or waiting to retry */
         bool quiet;
+        const char *stop_file;          /* no new key once it exists (NULL: none) */
         bool abandoned;                 /* gave up: completions only return */
         struct slot *slots;
 };
@@ -41,7 +43,7 @@ static void slot_next(struct slot *s)
 {
         struct load *l = s->load;
 
-        if (l->next >= l->count) {
+        if (l->next >= l->count || (l->stop_file && access(l->stop_file, F_OK) == 0)) {
                 s->busy = false;
                 l->active--;
                 return;
@@ -115,7 +117,7 @@ static bool load_done(void *arg)
 }
 
 int rkc_load(struct rkc *c, const char *prefix, unsigned count, unsigned inflight,
-             bool quiet)
+             bool quiet, const char *stop_file)
 {
         int64_t start = net_loop_now_ms(), ms;
         struct load *l;
@@ -126,7 +128,8 @@ int rkc_load(struct rkc *c, const char *prefix, unsigned count, unsigned infligh
         l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
-        *l = (struct load){ .c = c, .prefix = prefix, .count = count, .quiet = quiet };
+        *l = (struct load){ .c = c, .prefix = prefix, .count = count, .quiet = quiet,
+                            .stop_file = stop_file };
         l->slots = calloc(inflight, sizeof(*l->slots));
         if (!l->slots) {
                 free(l);

@@ -8,6 +8,8 @@
  *   rkc -e ADDR verify FILE [--stale]   (FILE: "ack KEY INDEX" lines from load)
  *   rkc -e ADDR raw PATH (--hex HEX | --zeros N) [--stream]
  *   rkc -e ADDR[,ADDR...] load --prefix P --count N [--inflight K] [--quiet]
+ *       [--stop-file F]   (no new key once F exists: the writes in flight finish, then it
+ *       exits)
  *
  * Owns: argument parsing and printing. Must never print "ok" for a failed call; exit 0
  * only on success (get of a missing key exits 1 with "not found").
@@ -33,7 +35,7 @@ static int usage(void)
                 "  get KEY [--stale] [--meta]\n"
                 "  verify FILE [--stale]\n"
                 "  raw PATH (--hex HEX | --zeros N) [--stream]\n"
-                "  load --prefix P --count N [--inflight K] [--quiet]\n");
+                "  load --prefix P --count N [--inflight K] [--quiet] [--stop-file F]\n");
         return 2;
 }
 
@@ -351,6 +353,7 @@ static int cmd_load(struct rkc *c, int argc, char **argv)
 {
         const char *prefix = "load-";
         unsigned count = 100, inflight = 1;
+        const char *stop_file = NULL;
         bool quiet = false;
 
         for (int i = 0; i < argc; i++) {
@@ -362,10 +365,12 @@ static int cmd_load(struct rkc *c, int argc, char **argv)
                         inflight = (unsigned)strtoul(argv[++i], NULL, 10);
                 else if (strcmp(argv[i], "--quiet") == 0)
                         quiet = true;
+                else if (strcmp(argv[i], "--stop-file") == 0 && i + 1 < argc)
+                        stop_file = argv[++i];
                 else
                         return usage();
         }
-        return rkc_load(c, prefix, count, inflight, quiet) < 0 ? 1 : 0;
+        return rkc_load(c, prefix, count, inflight, quiet, stop_file) < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)

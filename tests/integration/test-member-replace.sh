@@ -17,7 +17,7 @@ live=()
 for i in 1 2 3; do [ "$i" -ne "$dead" ] && live+=("$i"); done
 eps=
 for i in "${live[@]}"; do eps="$eps${eps:+,}$(ep "$i")"; done
-start_load replace- 12000 "$eps"
+start_load replace- 999999 "$eps" "$T/stop-load" # until the changes are done
 wait_until 10000 "100 acknowledged writes before the kill" acks_at_least 100
 
 kill_node "$dead"
@@ -33,6 +33,7 @@ admin_on_leader "${live[@]}" -- member add n4 "$(ep 4)"   # a learner by default
 wait_until 20000 "n4 to be promoted to voter" is_voter "$LEADER" n4
 log "n4 is a voter $(( $(now_ms) - t0 )) ms after the add"
 load_running || fail "the write stream ended before n4 was a voter"
+touch "$T/stop-load"
 want=$(for i in "${live[@]}" 4; do echo "n$i:true"; done | sort | tr '\n' ' ')
 [ "$(members_line "$LEADER")" = "$want" ] ||
         fail "members after the replacement: $(members_line "$LEADER"), expected $want"

@@ -16,7 +16,7 @@ follower=$(( LEADER % 5 + 1 ))
 four=()
 for i in 1 2 3 4 5; do [ "$i" -ne "$follower" ] && four+=("$i"); done
 log "leader n$LEADER; removing the follower n$follower, then the leader"
-start_load shrink- 12000 "$(all_eps)"
+start_load shrink- 999999 "$(all_eps)" "$T/stop-load" # until the changes are done
 wait_until 10000 "100 acknowledged writes before the first change" acks_at_least 100
 
 admin_on_leader 1 2 3 4 5 -- member remove "n$follower"
@@ -42,6 +42,7 @@ load_running || fail "the write stream ended before the leader's removal"
 # The removed nodes run on: 8 election timeouts without a change of leader or term.
 leader_holds 2400 "${stay[@]}"
 log "n$LEADER held its term while n$old and n$follower ran removed"
+touch "$T/stop-load"
 
 wait "$LOAD_PID" || fail "the write stream failed: $(tail -n 3 "$T/load.log")"
 log "load: $(tail -n 1 "$T/load.log")"

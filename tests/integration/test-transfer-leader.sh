@@ -13,7 +13,7 @@ wait_leader 5000
 member_check_admin "$LEADER"
 old=$LEADER
 target=$(( old % 3 + 1 ))
-start_load transfer- 8000 "$(all_eps)"
+start_load transfer- 999999 "$(all_eps)" "$T/stop-load" # until the changes are done
 wait_until 10000 "100 acknowledged writes before the transfer" acks_at_least 100
 
 rc=0
@@ -33,6 +33,7 @@ admin "$target" transfer-leader
 wait_leader 5000 "$target"
 log "transfer without an id moved leadership from n$target to n$LEADER"
 load_running || fail "the write stream ended before the second transfer"
+touch "$T/stop-load"
 
 wait "$LOAD_PID" || fail "the write stream failed: $(tail -n 3 "$T/load.log")"
 log "load: $(tail -n 1 "$T/load.log")"
