@@ -21,6 +21,7 @@ static const char *const root_keys[] = {
         "segment_size", "max_message_size", "request_timeout_ms", "session_ttl_ms",
         "log_level",
         "snapshot_factor", "snapshot_min_bytes", "snapshot_trailing", "auto_promote",
+        "catchup_rounds",
 };
 #define N_ROOT_KEYS (sizeof(root_keys) / sizeof(root_keys[0]))
 
@@ -272,7 +273,8 @@ static int get_count(const struct cfg_ctx *ctx, const config_setting_t *s, const
         return 0;
 }
 
-/* The snapshot policy (Raft thesis 5.1.2) and the log kept behind a snapshot. */
+/* The snapshot policy (Raft thesis 5.1.2), the log kept behind a snapshot, and how long
+ * a learner may take to catch up (thesis 4.2.1). */
 static int parse_snapshot_keys(const struct cfg_ctx *ctx, const config_setting_t *root,
                                struct rafktor_config *c) {
         const config_setting_t *s;
@@ -290,6 +292,11 @@ static int parse_snapshot_keys(const struct cfg_ctx *ctx, const config_setting_t
         if (r >= 0 && (s = config_setting_get_member(root, "snapshot_trailing")))
                 r = get_count(ctx, s, "snapshot_trailing", 0, 100000000,
                               &c->snapshot_trailing);
+        if (r >= 0 && (s = config_setting_get_member(root, "catchup_rounds"))) {
+                r = get_count(ctx, s, "catchup_rounds", 0, 1000, &v);
+                if (r >= 0)
+                        c->catchup_rounds = (uint32_t) v;
+        }
         return r;
 }
 

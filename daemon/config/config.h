@@ -42,6 +42,8 @@ struct rafktor_config {
         size_t n_peers;
         bool join;              /* start empty and wait to be added (no bootstrap) */
         bool disable_auto_promote; /* auto_promote = false: learners wait for PromoteMember */
+        uint32_t catchup_rounds;   /* 0: AddMember answered when the learner is in; N: when
+                                    * it is promoted, or fails after N slow catch-up rounds */
 
         uint32_t election_timeout_min_ms;
         uint32_t election_timeout_max_ms;

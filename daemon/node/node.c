@@ -376,6 +376,7 @@ int node_new(const struct node_options *opts, struct node **ret, char *err, size
         ro.election_max_ms = n->cfg->election_timeout_max_ms;
         ro.heartbeat_ms = n->cfg->heartbeat_ms;
         ro.disable_auto_promote = n->cfg->disable_auto_promote;
+        ro.catchup_rounds = n->cfg->catchup_rounds;
         ro.hold_replication = true;     /* on_idle() flushes: batched AppendEntries */
         /* 0 (a config built by hand, as in tests): the core's defaults. */
         if (n->cfg->snapshot_factor)

@@ -102,6 +102,11 @@ static void test_defaults_apply_when_optional_keys_are_absent(void **state) {
         assert_int_equal(c.log_level, LOG_INFO);
         assert_false(c.join);
         assert_string_equal(c.admin_socket, RAFKTOR_CONFIG_DEFAULT_ADMIN_SOCKET);
+        assert_int_equal(c.snapshot_factor, 4);
+        assert_int_equal(c.snapshot_min_bytes, 64ULL << 20);
+        assert_int_equal(c.snapshot_trailing, 10000);
+        assert_false(c.disable_auto_promote);
+        assert_int_equal(c.catchup_rounds, 0);
         rafktor_config_free(&c);
 }
 
@@ -117,7 +122,12 @@ static void test_optional_keys_override_defaults(void **state) {
                 "request_timeout_ms = 2500;\n"
                 "session_ttl_ms = 60000;\n"
                 "log_level = \"debug\";\n"
-                "admin_socket = \"\";\n",
+                "admin_socket = \"\";\n"
+                "snapshot_factor = 2;\n"
+                "snapshot_min_bytes = \"1MiB\";\n"
+                "snapshot_trailing = 0;\n"
+                "auto_promote = false;\n"
+                "catchup_rounds = 10;\n",
                 &c);
         assert_int_equal(c.election_timeout_min_ms, 1000);
         assert_int_equal(c.election_timeout_max_ms, 2000);
@@ -128,6 +138,11 @@ static void test_optional_keys_override_defaults(void **state) {
         assert_int_equal(c.session_ttl_ms, 60000);
         assert_int_equal(c.log_level, LOG_DEBUG);
         assert_null(c.admin_socket);
+        assert_int_equal(c.snapshot_factor, 2);
+        assert_int_equal(c.snapshot_min_bytes, 1ULL << 20);
+        assert_int_equal(c.snapshot_trailing, 0);
+        assert_true(c.disable_auto_promote);
+        assert_int_equal(c.catchup_rounds, 10);
         rafktor_config_free(&c);
 }
 
@@ -241,6 +256,14 @@ static void test_values_out_of_range_or_of_wrong_type_are_refused(void **state) 
         assert_refused(BASE "log_level = \"verbose\";\n",
                        "test.conf:7: log_level: expected one of err, warning, notice, info,"
                        " debug, got \"verbose\"");
+        assert_refused(BASE "snapshot_factor = 0;\n",
+                       "test.conf:7: snapshot_factor: expected 1..1000, got 0");
+        assert_refused(BASE "catchup_rounds = 1001;\n",
+                       "test.conf:7: catchup_rounds: expected 0..1000, got 1001");
+        assert_refused(BASE "catchup_rounds = \"3\";\n",
+                       "test.conf:7: catchup_rounds: expected an integer, got a string");
+        assert_refused(BASE "auto_promote = \"yes\";\n",
+                       "test.conf:7: auto_promote: expected true or false, got a string");
         assert_refused(BASE "log_level = \"crit\";\n",
                        "test.conf:7: log_level: expected one of err, warning, notice, info,"
                        " debug, got \"crit\"");

@@ -32,7 +32,7 @@ struct fixture {
         struct net_channel *sock[TC_NODES];
 };
 
-static int setup(void **state)
+static int setup_rounds(void **state, uint32_t catchup_rounds)
 {
         struct fixture *f = calloc(1, sizeof(*f));
         struct net_channel_options co = { .backoff_initial_ms = 100, .backoff_min_ms = 2000,
@@ -50,6 +50,9 @@ static int setup(void **state)
                 f->c.n[i].cfg.election_timeout_min_ms = 1000;
                 f->c.n[i].cfg.election_timeout_max_ms = 2000;
                 f->c.n[i].cfg.heartbeat_ms = 100;
+                f->c.n[i].cfg.catchup_rounds = catchup_rounds;
+                if (catchup_rounds)     /* the add may take that many rounds */
+                        f->c.n[i].cfg.request_timeout_ms = 20000;
         }
         for (int i = 0; i < TC_NODES; i++) {
                 tc_start(&f->c, i);
@@ -60,6 +63,17 @@ static int setup(void **state)
         }
         *state = f;
         return 0;
+}
+
+static int setup(void **state)
+{
+        return setup_rounds(state, 0);
+}
+
+/* rafktor.conf catchup_rounds = 2 on every node. */
+static int setup_two_rounds(void **state)
+{
+        return setup_rounds(state, 2);
 }
 
 static int teardown(void **state)
@@ -301,6 +315,42 @@ static void a_removed_follower_is_cut_off_cannot_disrupt_and_can_be_added_back(v
         assert_true(tc_wait_caught_up(c, gone, l, ELECTION_WAIT_MS));
 }
 
+/* catchup_rounds (rafktor.conf(5)) reaches the core: AddMember of a learner that never
+ * catches up (nobody listens at its address) fails with the core's sentence after the
+ * configured rounds, each ending without progress after 2 x election_timeout_max_ms; the
+ * learner stays in the configuration, as a learner. */
+static void an_add_whose_learner_never_catches_up_fails_after_catchup_rounds(void **state)
+{
+        struct fixture *f = *state;
+        Rafktor__V1__AddMemberRequest add = RAFKTOR__V1__ADD_MEMBER_REQUEST__INIT;
+        const struct raft_server *m;
+        struct tresult r;
+        int64_t t0, ms;
+        int l = tc_wait_leader(&f->c, ELECTION_WAIT_MS);
+
+        if (!need_root()) {
+                skip();
+                return;
+        }
+        assert_true(l >= 0);
+        /* a follower that caught up: the leader's first entry of its term is committed */
+        assert_true(tc_wait_caught_up(&f->c, (l + 1) % TC_NODES, l, ELECTION_WAIT_MS));
+        add.id = "n9";
+        add.address = "127.0.0.1:1";
+        t0 = net_loop_now_ms();
+        tc_call_on(&f->c, f->sock[l], ADMIN("AddMember"), &add.base, 30000, &r);
+        ms = net_loop_now_ms() - t0;
+        print_message("AddMember of an unreachable learner, catchup_rounds 2: code %d \"%s\" "
+                      "after %lld ms\n", (int)r.code, r.details, (long long)ms);
+        expect(&r, GRPC_STATUS_FAILED_PRECONDITION, "AddMember n9", "an add that never catches up");
+        tresult_clear(&r);
+        /* two rounds without progress: at least 2 x 2 x election_timeout_max_ms */
+        assert_true(ms >= 2 * 2 * 2000 - 100);
+        m = member_of(f, l, "n9");
+        assert_non_null(m);
+        assert_false(m->voter);
+}
+
 int main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
@@ -311,6 +361,9 @@ int main(int argc, char **argv)
                 cmocka_unit_test_setup_teardown(
                         a_removed_follower_is_cut_off_cannot_disrupt_and_can_be_added_back,
                         setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        an_add_whose_learner_never_catches_up_fails_after_catchup_rounds,
+                        setup_two_rounds, teardown),
         };
 
         if (argc > 1)
