@@ -19,8 +19,13 @@
 # started: the leader's InstallSnapshot line gives the bytes, seconds and MiB/s, and the
 # time until the follower caught up is measured here.
 #
+# With -O PASSES, after the load and before the restarts: every key is written again
+# PASSES times (the same keys, new values: a steady state where the log keeps growing
+# between snapshots), and after each pass VmRSS/VmHWM of every member and the data dir
+# sizes are printed.
+#
 # usage: bench/restart-1m.sh [-n COUNT] [-v VALUE_SIZE] [-i INFLIGHT] [-r RESTARTS]
-#            [-s SYSTEMS] [-P PROFILE_DIR] [-S]
+#            [-s SYSTEMS] [-P PROFILE_DIR] [-S] [-O PASSES]
 # Defaults: -n 1000000 -v 32 -i 256 -r 5 -s etcd,rafktor. With -P, the last restart of each
 # system runs under `perf record -e cpu-clock` (attached right after the start, until
 # serving) and the top functions are printed. Environment: BUILD, KEEP.
@@ -28,7 +33,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 COUNT=1000000 VALUE_SIZE=32 INFLIGHT=256 RESTARTS=5 SYSTEMS=etcd,rafktor PROFILE_DIR=
-SNAPSHOTS=
+SNAPSHOTS= PASSES=0
 while [ $# -gt 0 ]; do
         case "$1" in
         -n) COUNT=$2; shift 2 ;;
@@ -38,6 +43,7 @@ while [ $# -gt 0 ]; do
         -s) SYSTEMS=$2; shift 2 ;;
         -P) PROFILE_DIR=$2; shift 2 ;;
         -S) SNAPSHOTS=1; shift ;;
+        -O) PASSES=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
         esac
@@ -149,6 +155,16 @@ for sys in ${SYSTEMS//,/ }; do
                 echo "$sys member $i data dir: $(du -sm "$(member_dir "$i")" | cut -f1) MB" \
                      "(MB per dir: $(cd "$(member_dir "$i")" && du -m -d 2 . | sort -k2 |
                                      tr '\t\n' ': '))"
+        done
+        for pass in $(seq 1 "$PASSES"); do
+                out=$("$BENCH_CLIENT" -s "$sys" -t 10000 -e "$(member_ep "$LEADER")" load \
+                        --count "$COUNT" --inflight "$INFLIGHT" --value-size "$VALUE_SIZE" \
+                        --max-ms 1200000) || die "$sys: overwrite pass $pass failed: $out"
+                wait_leader 10000 || die "$sys: no leader agreed on after pass $pass"
+                echo "$sys overwrite pass $pass: $out"
+                memory_report
+                echo "$sys data dirs after pass $pass: $(for i in 1 2 3; do
+                        du -sm "$(member_dir "$i")" | cut -f1; done | tr '\n' ' ')MB"
         done
         [ -n "$SNAPSHOTS" ] && [ "$sys" = rafktor ] && snapshot_report
         f=$(( LEADER % 3 + 1 ))
