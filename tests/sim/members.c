@@ -162,6 +162,25 @@ static int burst(struct sim *sim, int leader, const struct raft_config *c)
  * its disk (crash, data dir gone) and comes back empty with join
  * semantics under the same id (what an operator does after a disk loss),
  * and is added back as a learner; promotion follows the usual path. */
+/* Removes a voter (the leader with chance `leader_permille`), never below three voters;
+ * with `plan`, that node is remembered there for the rejoin that follows the removal. */
+static int remove_voter(struct sim *sim, const struct raft_config *c, int leader,
+                        unsigned leader_permille, int *plan)
+{
+        int t;
+
+        if (n_voters(c) < 3)
+                return 0;
+        t = prng_chance(&sim->rng, leader_permille) ? leader : pick_member(sim, c, 0);
+        if (t < 0)
+                return 0;
+        if (plan)
+                *plan = t;
+        sim->op.removes++;
+        sim->op.leader_removals += t == leader;
+        return send_admin(sim, leader, SIM_ADMIN_REMOVE, t, false);
+}
+
 static int rejoin(struct sim *sim, int leader)
 {
         struct operator *op = &sim->op;
@@ -219,25 +238,10 @@ int members_act(struct sim *sim, int leader)
         if (pick < 37) {
                 /* Rejoin: remove a voter (the leader too, sometimes); once
                  * that commits, wipe it and add it back under its id. */
-                if (n_voters(c) < 3)
-                        return 0;
-                t = prng_chance(&sim->rng, 200) ? leader : pick_member(sim, c, 0);
-                if (t < 0)
-                        return 0;
-                op->plan_rejoin = t;
-                sim->op.removes++;
-                sim->op.leader_removals += t == leader;
-                return send_admin(sim, leader, SIM_ADMIN_REMOVE, t, false);
+                return remove_voter(sim, c, leader, 200, &op->plan_rejoin);
         }
         if (pick < 55) {
-                if (n_voters(c) < 3)
-                        return 0;
-                t = prng_chance(&sim->rng, 300) ? leader : pick_member(sim, c, 0);
-                if (t < 0)
-                        return 0;
-                sim->op.removes++;
-                sim->op.leader_removals += t == leader;
-                return send_admin(sim, leader, SIM_ADMIN_REMOVE, t, false);
+                return remove_voter(sim, c, leader, 300, NULL);
         }
         if (pick < 68) {
                 /* Replace a dead voter: remove it, then add a spare. */
