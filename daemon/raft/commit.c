@@ -52,19 +52,28 @@ int raft__leader_maybe_commit(struct raft *r, struct raft_output *out)
         return RAFT_OK;
 }
 
+bool raft_apply_pending(const struct raft *r)
+{
+        return r && r->applied_index < r->commit_index &&
+               raft__log_get(&r->log, r->applied_index + 1) != NULL;
+}
+
 int raft__apply_committed(struct raft *r, struct raft_output *out)
 {
+        size_t handed = 0;
         int rc;
 
         /* Figure 2: "If commitIndex > lastApplied: increment lastApplied,
-         * apply log[lastApplied] to state machine". */
+         * apply log[lastApplied] to state machine". At most apply_batch per
+         * output: raft_flush() hands out the rest. */
         while (r->applied_index < r->commit_index) {
                 const struct raft_entry *e = raft__log_get(&r->log, r->applied_index + 1);
                 struct raft_effect *fx;
                 uint64_t handle = 0;
 
-                if (!e)
+                if (!e || (r->opts.apply_batch && handed == r->opts.apply_batch))
                         break;
+                handed++;
                 rc = raft__grow(&out->effects, &out->cap, out->n + 1, sizeof(*out->effects));
                 if (rc < 0)
                         return rc;

@@ -346,6 +346,12 @@ struct raft_options {
          * since the last flush. Heartbeats still carry entries, so a shell
          * that never flushes is slow but live. Default false: send at once. */
         bool hold_replication;
+        /* Appended: at most this many RAFT_FX_APPLY effects per output, so that
+         * a node that learns of many committed entries at once (a restart, a
+         * follower catching up) never holds them all as effects; the rest
+         * waits for raft_flush() (raft_apply_pending() says so). 0 (default):
+         * no limit. */
+        size_t apply_batch;
 };
 void raft_options_default(struct raft_options *opts, const char *id, uint64_t seed);
 
@@ -520,8 +526,14 @@ int raft_promote_member(struct raft *r, raft_time_t now, uint64_t handle, const 
  * pipeline slots, a probe after a rejection) to every peer now, at most
  * one batch per free window slot, then finish like any input. The shell
  * calls it once its queue of ready inputs is empty (before it sleeps).
- * Not a leader, or nothing held: does nothing (appends no effect). */
+ * With options.apply_batch, it also hands out the next committed entries
+ * that waited (raft_apply_pending()), on any role. Nothing held and
+ * nothing waiting: does nothing (appends no effect). */
 int raft_flush(struct raft *r, raft_time_t now, struct raft_output *out);
+/* True when committed entries wait to be applied because an output reached
+ * options.apply_batch: the shell calls raft_flush() again soon (without
+ * waiting for input), each call handing out the next batch. */
+bool raft_apply_pending(const struct raft *r);
 
 /* When the next raft_tick() is due (absolute, same clock as `now`). */
 raft_time_t raft_next_deadline(const struct raft *r);

@@ -44,14 +44,33 @@
 
 /* ---- log.c: the in-memory log, entries after a base (snapshot) ------------ */
 
+/* Entry slots are held in chunks of RAFT_LOG_CHUNK, payload bytes in blocks of
+ * about RAFT_LOG_BLOCK (a larger payload gets a block of its own), both in index
+ * order. A compaction frees whole chunks and blocks: no per-entry allocation, no
+ * array to move, and memory the allocator can hand back (both sizes are above
+ * glibc's mmap threshold, which the daemon pins, see daemon/main.c). */
+#define RAFT_LOG_CHUNK ((192 * 1024 - 64) / sizeof(struct raft_entry))
+#define RAFT_LOG_BLOCK (256 * 1024 - 64)
+
+struct raft_log_block {
+        raft_index_t first_index; /* entries whose payloads are here, in order */
+        raft_index_t last_index;
+        size_t used, size;
+        uint8_t bytes[];
+};
+
 struct raft_log {
         raft_index_t base_index; /* last index covered by the snapshot (0: none) */
         raft_term_t base_term;
         uint64_t time_floor; /* no new entry is stamped below this: the
                               * leader_time_ms of the entries compacted
                               * away (or raft_time_floor's) */
-        size_t n, cap;
-        struct raft_entry *entries; /* entries[i].index == base_index + 1 + i */
+        size_t n;            /* entries held: base_index + 1 .. base_index + n */
+        size_t head;         /* slot of entry base_index + 1 in chunks[0] */
+        size_t n_chunks, cap_chunks;
+        struct raft_entry **chunks; /* RAFT_LOG_CHUNK slots each */
+        size_t n_blocks, cap_blocks;
+        struct raft_log_block **blocks;
 };
 
 void raft__log_init(struct raft_log *l);

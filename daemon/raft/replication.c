@@ -255,13 +255,16 @@ int raft_flush(struct raft *r, raft_time_t now, struct raft_output *out)
                 return RAFT_EINVAL;
         if (!r->started)
                 return RAFT_ESTATE;
-        if (r->role != RAFT_LEADER || !r->replicate_needed)
+        if (r->role == RAFT_LEADER && r->replicate_needed) {
+                r->now = now;
+                r->replicate_needed = false;
+                rc = replicate_all_now(r, now, out);
+                if (rc < 0)
+                        return rc;
+        } else if (!raft_apply_pending(r)) {
                 return RAFT_OK;
+        }
         r->now = now;
-        r->replicate_needed = false;
-        rc = replicate_all_now(r, now, out);
-        if (rc < 0)
-                return rc;
         return raft__finish(r, now, out);
 }
 

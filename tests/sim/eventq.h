@@ -27,6 +27,8 @@ enum sim_ev_type {
         SIM_EV_SNAP_WRITTEN,   /* node `node`'s snapshot temp file is complete (gen: inc.) */
         SIM_EV_SNAP_STREAM,    /* an InstallSnapshot stream reaches node `node` (snapfile) */
         SIM_EV_SNAP_RESULT,    /* a stream's end reaches leader `node` (sim_snap_result) */
+        SIM_EV_APPLY_MORE,     /* node `node` calls raft_flush for the committed entries
+                                * options.apply_batch held back (gen: incarnation) */
 };
 
 struct sim_ev {

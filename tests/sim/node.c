@@ -42,6 +42,7 @@ static int new_core(struct sim *sim, struct sim_node *n)
                 return r;
         }
         n->up = true;
+        n->apply_more_due = false; /* a scheduled one died with the old incarnation */
         n->removed_known = false;
         raft_config_clear(&n->applied_config);
         n->role = RAFT_FOLLOWER;
@@ -101,6 +102,11 @@ int node_after_input(struct sim *sim, struct sim_node *n, int rc, const char *wh
                 return 0;
         inv_after_step(sim, n);
         start_flush(sim, n);
+        if (raft_apply_pending(n->raft) && !n->apply_more_due) {
+                /* As the daemon does: the loop turns once more before it sleeps. */
+                n->apply_more_due = true;
+                sim_schedule(sim, 0, SIM_EV_APPLY_MORE, n->idx, -1, n->incarnation, NULL);
+        }
         arm_timer(sim, n, strcmp(what, "raft_tick") == 0);
         snap_maybe_take(sim, n);
         return 0;
@@ -288,6 +294,15 @@ int node_flush_done(struct sim *sim, struct sim_node *n)
                 return r;
         /* Snapshot files whose events are now durable get their names. */
         return snap_publish_ready(sim, n);
+}
+
+int node_apply_more(struct sim *sim, struct sim_node *n)
+{
+        n->apply_more_due = false;
+        sim->apply_mores++;
+        raft_output_reset(&sim->out);
+        return node_after_input(sim, n, raft_flush(n->raft, node_now(sim, n), &sim->out),
+                                "raft_flush");
 }
 
 int node_transfer(struct sim *sim, struct sim_node *n, const char *target)

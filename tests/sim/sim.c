@@ -66,7 +66,7 @@ int main(int argc, char **argv)
         struct sim_options o = { .nodes = 3, .steps = DEFAULT_STEPS };
         uint64_t seeds = 1, first = 1, nodes = 3, passed = 0, failed = 0, steps = 0;
         uint64_t ext = 0, taken = 0, installed = 0, snap_restarts = 0, changes = 0, refused = 0;
-        uint64_t rejoins = 0;
+        uint64_t rejoins = 0, apply_mores = 0;
         bool stop_on_fail = false;
         struct timespec t0, t1;
         double secs;
@@ -173,6 +173,7 @@ int main(int argc, char **argv)
                 snap_restarts += sim->snap_restarts;
                 changes += sim->op.ok;
                 rejoins += sim->op.rejoins;
+                apply_mores += sim->apply_mores;
                 refused += sim->op.failed;
                 sim_destroy(sim);
                 free(sim);
@@ -189,11 +190,12 @@ int main(int argc, char **argv)
                 secs > 0 ? (double) steps / secs : 0.0);
         fprintf(stderr, "raftsim: %llu seeds with snapshots: %llu taken, %llu installed, %llu "
                 "restarts from a snapshot; membership requests %llu done, %llu refused; "
-                "%llu rejoins (wiped, added back)\n",
+                "%llu rejoins (wiped, added back); %llu flushes of applies held back "
+                "(options.apply_batch)\n",
                 (unsigned long long) ext, (unsigned long long) taken,
                 (unsigned long long) installed, (unsigned long long) snap_restarts,
                 (unsigned long long) changes, (unsigned long long) refused,
-                (unsigned long long) rejoins);
+                (unsigned long long) rejoins, (unsigned long long) apply_mores);
         printf("%llu passed, %llu failed\n", (unsigned long long) passed,
                (unsigned long long) failed);
         fflush(stdout);

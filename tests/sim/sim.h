@@ -166,6 +166,7 @@ struct sim_node {
         struct disk disk;
         uint64_t tick_gen;
         uint64_t tick_at;
+        bool apply_more_due; /* a SIM_EV_APPLY_MORE is scheduled */
         /* client requests it holds */
         struct node_req *reqs;
         size_t n_reqs, cap_reqs;
@@ -367,6 +368,7 @@ struct sim {
         bool membership;    /* the operator changes the configuration */
         struct operator op;
         uint64_t snaps_taken, snaps_installed, snap_restarts, streams_lost;
+        uint64_t apply_mores; /* raft_flush calls for entries apply_batch held back */
         struct sim_node nodes[SIM_MAX_NODES];
         struct raft_config config;
         struct raft_output out;
@@ -398,6 +400,8 @@ void node_destroy(struct sim_node *n);
 int node_tick(struct sim *sim, struct sim_node *n);
 int node_receive(struct sim *sim, struct sim_node *n, const struct raft_msg *m);
 int node_flush_done(struct sim *sim, struct sim_node *n);
+/* raft_flush, for the next committed entries options.apply_batch held back. */
+int node_apply_more(struct sim *sim, struct sim_node *n);
 int node_transfer(struct sim *sim, struct sim_node *n, const char *target);
 /* The disk breaks: raft_storage_failed; a later crash + restart repairs it. */
 int node_storage_failed(struct sim *sim, struct sim_node *n);

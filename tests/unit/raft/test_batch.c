@@ -219,6 +219,52 @@ static void test_cluster_commits_everything_with_flushes(void **state)
         h_free(&c);
 }
 
+static void apply_two(struct raft_options *o)
+{
+        o->apply_batch = 2;
+}
+
+/* The index of every APPLY in `out`, in order; returns how many. */
+static size_t applied_indexes(const struct raft_output *out, raft_index_t *idx, size_t max)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < out->n; i++)
+                if (out->effects[i].type == RAFT_FX_APPLY && n < max)
+                        idx[n++] = out->effects[i].entry.index;
+        return n;
+}
+
+/* options.apply_batch: a follower told that five entries are committed hands
+ * out two per output, in order; raft_flush() gives the next ones while
+ * raft_apply_pending() says some wait, and nothing once they are all out. */
+static void test_apply_batch_hands_out_committed_entries_in_parts(void **state)
+{
+        static const raft_term_t terms[5] = { 1, 1, 1, 1, 1 };
+        static const raft_index_t want[3][2] = { { 1, 2 }, { 3, 4 }, { 5, 0 } };
+        struct raft_msg m;
+        raft_index_t got[4];
+        struct solo f;
+
+        (void)state;
+        solo_init(&f, "n2", 3, apply_two);
+        m = msg_append("n1", "n2", 1, 0, 0, 5, 5, terms);
+        solo_recv(&f, &m);
+        for (size_t round = 0; round < 3; round++) {
+                size_t n = applied_indexes(&f.out, got, 4);
+
+                assert_int_equal(n, round < 2 ? 2 : 1);
+                for (size_t k = 0; k < n; k++)
+                        assert_int_equal(got[k], want[round][k]);
+                assert_int_equal(raft_apply_pending(f.r), round < 2);
+                raft_output_reset(&f.out);
+                assert_int_equal(raft_flush(f.r, f.now, &f.out), RAFT_OK);
+        }
+        assert_int_equal(f.out.n, 0);
+        assert_false(raft_apply_pending(f.r));
+        solo_free(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -228,6 +274,7 @@ int main(void)
                 cmocka_unit_test(test_flush_with_nothing_held_appends_nothing),
                 cmocka_unit_test(test_without_hold_each_proposal_sends_at_once),
                 cmocka_unit_test(test_cluster_commits_everything_with_flushes),
+                cmocka_unit_test(test_apply_batch_hands_out_committed_entries_in_parts),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
