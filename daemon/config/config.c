@@ -273,6 +273,25 @@ static int get_count(const struct cfg_ctx *ctx, const config_setting_t *s, const
         return 0;
 }
 
+/* A factor from 0.1 to 1000, written as an integer or a decimal, in percent (rounded). */
+static int get_factor(const struct cfg_ctx *ctx, const config_setting_t *s, const char *name,
+                      uint32_t *ret_percent) {
+        int type = config_setting_type(s);
+        double v;
+
+        if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)
+                v = (double) config_setting_get_int64(s);
+        else if (type == CONFIG_TYPE_FLOAT)
+                v = config_setting_get_float(s);
+        else
+                return cfg_fail(ctx, s, "%s: expected a number, got %s", name,
+                                cfg_type_name(type));
+        if (!(v >= 0.1 && v <= 1000.0))
+                return cfg_fail(ctx, s, "%s: expected 0.1..1000, got %g", name, v);
+        *ret_percent = (uint32_t) (v * 100.0 + 0.5);
+        return 0;
+}
+
 /* The snapshot policy (Raft thesis 5.1.2), the log kept behind a snapshot, and how long
  * a learner may take to catch up (thesis 4.2.1). */
 static int parse_snapshot_keys(const struct cfg_ctx *ctx, const config_setting_t *root,
@@ -281,11 +300,8 @@ static int parse_snapshot_keys(const struct cfg_ctx *ctx, const config_setting_t
         uint64_t v;
         int r = 0;
 
-        if ((s = config_setting_get_member(root, "snapshot_factor"))) {
-                r = get_count(ctx, s, "snapshot_factor", 1, 1000, &v);
-                if (r >= 0)
-                        c->snapshot_factor = (uint32_t) v;
-        }
+        if ((s = config_setting_get_member(root, "snapshot_factor")))
+                r = get_factor(ctx, s, "snapshot_factor", &c->snapshot_percent);
         if (r >= 0 && (s = config_setting_get_member(root, "snapshot_min_bytes")))
                 r = cfg_get_size(ctx, s, "snapshot_min_bytes", 4ULL << 10, 64ULL << 30,
                                  &c->snapshot_min_bytes);
@@ -410,7 +426,7 @@ static void set_defaults(struct rafktor_config *c) {
         c->request_timeout_ms = RAFKTOR_DEFAULT_REQUEST_TIMEOUT_MS;
         c->session_ttl_ms = RAFKTOR_DEFAULT_SESSION_TTL_MS;
         c->log_level = LOG_INFO;
-        c->snapshot_factor = RAFKTOR_DEFAULT_SNAPSHOT_FACTOR;
+        c->snapshot_percent = RAFKTOR_DEFAULT_SNAPSHOT_PERCENT;
         c->snapshot_min_bytes = RAFKTOR_DEFAULT_SNAPSHOT_MIN_BYTES;
         c->snapshot_trailing = RAFKTOR_DEFAULT_SNAPSHOT_TRAILING;
         c->join = false;

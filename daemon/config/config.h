@@ -54,9 +54,10 @@ struct rafktor_config {
         uint32_t session_ttl_ms;
         int log_level;                  /* LOG_ERR..LOG_DEBUG (syslog.h) */
         /* Snapshots (Raft thesis 5.1.2): one is taken once the log since the last one
-         * is larger than snapshot_factor times it and than snapshot_min_bytes; the
-         * in-memory log keeps snapshot_trailing entries behind it for slow followers. */
-        uint32_t snapshot_factor;
+         * is larger than snapshot_factor times it (kept here in percent) and than
+         * snapshot_min_bytes; the in-memory log keeps snapshot_trailing entries behind
+         * it for slow followers. */
+        uint32_t snapshot_percent;
         uint64_t snapshot_min_bytes;    /* bytes */
         uint64_t snapshot_trailing;     /* entries */
 };
@@ -69,8 +70,8 @@ struct rafktor_config {
 #define RAFKTOR_DEFAULT_MAX_MESSAGE_SIZE (4ULL << 20)
 #define RAFKTOR_DEFAULT_REQUEST_TIMEOUT_MS 5000
 #define RAFKTOR_DEFAULT_SESSION_TTL_MS 3600000
-#define RAFKTOR_DEFAULT_SNAPSHOT_FACTOR 4
-#define RAFKTOR_DEFAULT_SNAPSHOT_MIN_BYTES (64ULL << 20)
+#define RAFKTOR_DEFAULT_SNAPSHOT_PERCENT 50 /* snapshot_factor 0.5 */
+#define RAFKTOR_DEFAULT_SNAPSHOT_MIN_BYTES (16ULL << 20)
 #define RAFKTOR_DEFAULT_SNAPSHOT_TRAILING 10000
 
 /* Reads and validates `path`. On success fills *ret (which must not hold a

@@ -24,6 +24,10 @@ int64_t node_now(const struct node *n)
 
 /* Effects the output keeps room for between inputs (208 bytes each). */
 #define NODE_OUT_KEEP 4096
+/* Committed entries handed out per output (raft_options.apply_batch): a restarted or
+ * lagging member that learns of a million committed entries applies them a batch per
+ * turn of the loop, never holding them all as effects, and keeps serving in between. */
+#define NODE_APPLY_BATCH (NODE_OUT_KEEP / 4)
 
 /* ---- the storage thread's wake-up ------------------------------------------------------ */
 
@@ -270,6 +274,10 @@ static void on_idle(struct net_idle *idle, void *user)
         r = raft_flush(n->raft, node_now(n), &n->out);
         if (r < 0 || n->out.n > 0)
                 node_after_input(n, r, "raft_flush");
+        /* More committed entries wait (NODE_APPLY_BATCH): turn the loop once more
+         * instead of sleeping, so whatever arrived meanwhile is served first. */
+        if (!n->stopped && raft_apply_pending(n->raft))
+                wake_post(n->wake);
 }
 
 void node_after_input(struct node *n, int rc, const char *what)
@@ -378,9 +386,10 @@ int node_new(const struct node_options *opts, struct node **ret, char *err, size
         ro.disable_auto_promote = n->cfg->disable_auto_promote;
         ro.catchup_rounds = n->cfg->catchup_rounds;
         ro.hold_replication = true;     /* on_idle() flushes: batched AppendEntries */
+        ro.apply_batch = NODE_APPLY_BATCH; /* on_idle() asks for the rest */
         /* 0 (a config built by hand, as in tests): the core's defaults. */
-        if (n->cfg->snapshot_factor)
-                ro.snapshot_factor = n->cfg->snapshot_factor;
+        if (n->cfg->snapshot_percent)
+                ro.snapshot_percent = n->cfg->snapshot_percent;
         if (n->cfg->snapshot_min_bytes)
                 ro.snapshot_min_bytes = n->cfg->snapshot_min_bytes;
         ro.snapshot_trailing = n->cfg->snapshot_trailing;

@@ -62,7 +62,7 @@ void raft_options_default(struct raft_options *opts, const char *id, uint64_t se
         opts->max_pending = 65536;
         opts->seed = seed;
         opts->snapshot_trailing = 1024;
-        opts->snapshot_factor = 4;
+        opts->snapshot_percent = 400;
         opts->snapshot_min_bytes = 4 * 1024 * 1024;
 }
 

@@ -323,8 +323,9 @@ struct raft_options {
          * where noted. */
         raft_index_t snapshot_trailing; /* entries kept before a snapshot's index
                                          * for slow followers, default 1024 */
-        unsigned snapshot_factor;       /* raft_should_snapshot: log bytes >
-                                         * factor x snapshot bytes, default 4 */
+        unsigned snapshot_percent;      /* raft_should_snapshot: log bytes >
+                                         * percent / 100 x snapshot bytes,
+                                         * default 400 */
         uint64_t snapshot_min_bytes;    /* ... and > this, default 4 MiB */
         bool disable_auto_promote;      /* default false: a learner becomes a
                                          * voter once a catch-up round takes
@@ -449,7 +450,7 @@ int raft_transfer(struct raft *r, raft_time_t now, const char *target, struct ra
  * writes snapshot files; the core only learns that they are durable. */
 
 /* Thesis 5.1.2: true when the log since the last snapshot (`log_bytes`, as
- * the shell measures it) exceeds snapshot_factor times the last snapshot's
+ * the shell measures it) exceeds snapshot_percent % of the last snapshot's
  * size (`snapshot_bytes`, 0 if none) and snapshot_min_bytes, and something
  * was applied since the last snapshot. Pure question, changes nothing. */
 bool raft_should_snapshot(const struct raft *r, uint64_t log_bytes, uint64_t snapshot_bytes);

@@ -21,19 +21,20 @@
 
 bool raft_should_snapshot(const struct raft *r, uint64_t log_bytes, uint64_t snapshot_bytes)
 {
-        uint64_t factor;
+        uint64_t percent;
 
         if (!r || r->applied_index <= r->snap_index)
                 return false;
-        factor = r->opts.snapshot_factor ? r->opts.snapshot_factor : 4;
+        percent = r->opts.snapshot_percent ? r->opts.snapshot_percent : 400;
         /* Thesis 5.1.2: "servers take a snapshot when the size of the log
          * exceeds the size of the previous snapshot times a configurable
-         * expansion factor". */
+         * expansion factor" (here in percent: below 100 bounds the log, in
+         * memory and to replay at a restart, to less than the snapshot). */
         if (log_bytes <= r->opts.snapshot_min_bytes)
                 return false;
-        if (snapshot_bytes > UINT64_MAX / factor)
+        if (snapshot_bytes > UINT64_MAX / percent)
                 return false;
-        return log_bytes > factor * snapshot_bytes;
+        return log_bytes > snapshot_bytes * percent / 100;
 }
 
 int raft_snapshot_taken(struct raft *r, raft_time_t now, raft_index_t index,

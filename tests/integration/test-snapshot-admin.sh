@@ -17,7 +17,7 @@ bad_value() {
         [ "$rc" -eq 1 ] || fail "'$1' was accepted (exit $rc): $out"
         echo "$out" | grep -q "bad.conf:[0-9]*: $2" || fail "'$1': unexpected refusal: $out"
 }
-bad_value 'snapshot_factor = 0;' 'snapshot_factor: expected 1..1000, got 0'
+bad_value 'snapshot_factor = 0;' 'snapshot_factor: expected 0.1..1000, got 0'
 bad_value 'snapshot_min_bytes = "1KiB";' 'snapshot_min_bytes: expected 4KiB..'
 bad_value 'snapshot_trailing = -1;' 'snapshot_trailing: expected 0..100000000, got -1'
 bad_value 'snapshot_trailing = "x";' 'snapshot_trailing: expected an integer'

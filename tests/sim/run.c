@@ -144,7 +144,7 @@ static int setup(struct sim *sim)
                 if (sim->snapshots) {
                         /* Tiny thresholds: snapshots every few entries. */
                         n->opts.snapshot_min_bytes = prng_range(rng, 64, 4096);
-                        n->opts.snapshot_factor = (unsigned) prng_range(rng, 1, 4);
+                        n->opts.snapshot_percent = 100 * (unsigned) prng_range(rng, 1, 4);
                         n->opts.snapshot_trailing = prng_chance(rng, 300) ? 0
                                                                           : prng_range(rng, 1, 40);
                 }

@@ -102,8 +102,8 @@ static void test_defaults_apply_when_optional_keys_are_absent(void **state) {
         assert_int_equal(c.log_level, LOG_INFO);
         assert_false(c.join);
         assert_string_equal(c.admin_socket, RAFKTOR_CONFIG_DEFAULT_ADMIN_SOCKET);
-        assert_int_equal(c.snapshot_factor, 4);
-        assert_int_equal(c.snapshot_min_bytes, 64ULL << 20);
+        assert_int_equal(c.snapshot_percent, 50);
+        assert_int_equal(c.snapshot_min_bytes, 16ULL << 20);
         assert_int_equal(c.snapshot_trailing, 10000);
         assert_false(c.disable_auto_promote);
         assert_int_equal(c.catchup_rounds, 0);
@@ -138,11 +138,28 @@ static void test_optional_keys_override_defaults(void **state) {
         assert_int_equal(c.session_ttl_ms, 60000);
         assert_int_equal(c.log_level, LOG_DEBUG);
         assert_null(c.admin_socket);
-        assert_int_equal(c.snapshot_factor, 2);
+        assert_int_equal(c.snapshot_percent, 200);
         assert_int_equal(c.snapshot_min_bytes, 1ULL << 20);
         assert_int_equal(c.snapshot_trailing, 0);
         assert_true(c.disable_auto_promote);
         assert_int_equal(c.catchup_rounds, 10);
+        rafktor_config_free(&c);
+}
+
+/* snapshot_factor is a number: a decimal below 1 bounds the log to less than a
+ * snapshot (kept in percent, rounded). */
+static void test_snapshot_factor_takes_a_decimal(void **state) {
+        struct rafktor_config c;
+
+        (void) state;
+        load_ok(BASE "snapshot_factor = 0.25;\n", &c);
+        assert_int_equal(c.snapshot_percent, 25);
+        rafktor_config_free(&c);
+        load_ok(BASE "snapshot_factor = 1000;\n", &c);
+        assert_int_equal(c.snapshot_percent, 100000);
+        rafktor_config_free(&c);
+        load_ok(BASE "snapshot_factor = 1.256;\n", &c);
+        assert_int_equal(c.snapshot_percent, 126);
         rafktor_config_free(&c);
 }
 
@@ -257,7 +274,11 @@ static void test_values_out_of_range_or_of_wrong_type_are_refused(void **state) 
                        "test.conf:7: log_level: expected one of err, warning, notice, info,"
                        " debug, got \"verbose\"");
         assert_refused(BASE "snapshot_factor = 0;\n",
-                       "test.conf:7: snapshot_factor: expected 1..1000, got 0");
+                       "test.conf:7: snapshot_factor: expected 0.1..1000, got 0");
+        assert_refused(BASE "snapshot_factor = 0.05;\n",
+                       "test.conf:7: snapshot_factor: expected 0.1..1000, got 0.05");
+        assert_refused(BASE "snapshot_factor = \"half\";\n",
+                       "test.conf:7: snapshot_factor: expected a number, got a string");
         assert_refused(BASE "catchup_rounds = 1001;\n",
                        "test.conf:7: catchup_rounds: expected 0..1000, got 1001");
         assert_refused(BASE "catchup_rounds = \"3\";\n",
@@ -474,6 +495,7 @@ int main(void) {
                 cmocka_unit_test(test_issue_example_parses),
                 cmocka_unit_test(test_defaults_apply_when_optional_keys_are_absent),
                 cmocka_unit_test(test_optional_keys_override_defaults),
+                cmocka_unit_test(test_snapshot_factor_takes_a_decimal),
                 cmocka_unit_test(test_syntax_error_names_file_and_line),
                 cmocka_unit_test(test_unknown_key_is_refused_with_its_line),
                 cmocka_unit_test(test_required_keys_must_be_present),
