@@ -168,15 +168,18 @@ int main(int argc, char **argv)
                 break;
         }
 
-        /* Allocations of 128 KiB and more get their own mapping, returned to the system
-         * when freed. Pinning the threshold turns off glibc's sliding one, which after the
-         * first such free would serve them from the heap, where freed space between
-         * long-lived small allocations (the KV's keys) is never handed back. The Raft
-         * log's chunks and payload blocks (daemon/raft/raft_private.h) are sized above
-         * it, so a compaction gives their memory back. */
+#ifndef HAVE_JEMALLOC
+        /* With glibc's malloc (--disable-jemalloc, sanitizer builds): allocations of
+         * 128 KiB and more get their own mapping, returned to the system when freed.
+         * Pinning the threshold turns off glibc's sliding one, which after the first such
+         * free would serve them from the heap, where freed space between long-lived small
+         * allocations (the KV's keys) is never handed back. The Raft log's chunks and
+         * payload blocks (daemon/raft/raft_private.h) are sized above it, so a compaction
+         * gives their memory back. jemalloc does that by itself. */
         if (mallopt(M_MMAP_THRESHOLD, 128 * 1024) != 1)
                 daemon_log_early_error("rafktord: mallopt(M_MMAP_THRESHOLD, 128 KiB) failed: "
                                        "memory freed by log compaction may stay in the heap");
+#endif
 
         /* Before any thread exists (the logger's writer, gRPC's): every later thread
          * inherits the mask, so only the signal thread sees SIGTERM/SIGINT. */

@@ -8,7 +8,7 @@ packages=(
         build-essential autoconf automake libtool pkg-config
         libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
         libsystemd-dev libconfig-dev libedit-dev libcmocka-dev
-        zlib1g-dev libjson-c-dev libbsd-dev
+        zlib1g-dev libjson-c-dev libbsd-dev libjemalloc-dev
         clang libclang-rt-14-dev mandoc systemd
         nftables iproute2 util-linux coreutils
 )

@@ -23,7 +23,7 @@ mirror=${mirror:-http://deb.debian.org/debian}
 # systemd as PID 1, and every runtime dependency of the packages: the cluster nodes run in
 # private network namespaces without internet, so nothing can be fetched at install time.
 include=systemd,systemd-sysv,dbus,iproute2,procps
-include=$include,libgrpc29,libprotobuf-c1,libconfig9,libjson-c5,libedit2,libbsd0,zlib1g,libsystemd0
+include=$include,libgrpc29,libprotobuf-c1,libconfig9,libjson-c5,libedit2,libbsd0,zlib1g,libsystemd0,libjemalloc2
 args="--variant=minbase --include=$include bookworm"
 key=$(printf '%s\n' "$args" | sha256sum | cut -c1-12)
 root=$cache/rootfs-$key
