@@ -233,8 +233,10 @@ static void drop_prefix(struct raft_log *l, size_t drop)
         }
         for (k = 0; k < l->n_blocks && l->blocks[k]->last_index <= new_base; k++)
                 free(l->blocks[k]);
-        memmove(l->blocks, l->blocks + k, (l->n_blocks - k) * sizeof(*l->blocks));
-        l->n_blocks -= k;
+        if (k > 0) { /* blocks is NULL while only empty payloads were appended */
+                memmove(l->blocks, l->blocks + k, (l->n_blocks - k) * sizeof(*l->blocks));
+                l->n_blocks -= k;
+        }
         l->head += drop;
         l->n -= drop;
         k = l->head / RAFT_LOG_CHUNK;

@@ -263,6 +263,32 @@ static void test_truncation_frees_whole_chunks(void **state)
         model_free(&m);
 }
 
+/* Entries without payload take no block: compacting a log of only those
+ * (NOOPs, empty commands) works with no block at all (UBSan: sim seed 1155
+ * under the sanitizers once passed memmove a NULL block array). */
+static void test_compaction_without_any_payload(void **state)
+{
+        struct raft_log l;
+        struct model m = { 0 };
+        size_t k;
+
+        (void) state;
+        raft__log_init(&l);
+        for (k = 0; k < 10; k++)
+                append(&l, &m, 1, 0);
+        assert_int_equal(l.n_blocks, 0);
+        compact_model(&l, &m, 5);
+        assert_int_equal(l.n_blocks, 0);
+        append(&l, &m, 1, 7);
+        append(&l, &m, 1, 7);
+        compact_model(&l, &m, 11);
+        assert_int_equal(l.n_blocks, 1);
+        check_all(&l, &m);
+        check_no_leftovers(&l);
+        raft__log_free(&l);
+        model_free(&m);
+}
+
 /* A snapshot that disagrees with the log (or lies beyond it) drops it all;
  * the dropped entries' stamps stay a floor for new ones. */
 static void test_base_beyond_log_drops_all(void **state)
@@ -293,6 +319,7 @@ int main(void)
                 cmocka_unit_test(test_compaction_gives_memory_back),
                 cmocka_unit_test(test_truncation_reuses_block_space),
                 cmocka_unit_test(test_truncation_frees_whole_chunks),
+                cmocka_unit_test(test_compaction_without_any_payload),
                 cmocka_unit_test(test_base_beyond_log_drops_all),
         };
 
