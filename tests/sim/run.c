@@ -153,8 +153,9 @@ static int setup(struct sim *sim)
                 if (sim->membership && prng_chance(rng, 400))
                         n->opts.catchup_rounds = (unsigned) prng_range(rng, 1, 6);
                 disk_init(&n->disk, dmin, dmin + prng_range(rng, 1, 25));
-                /* Drawn aside from rng, so that the seeds found before it existed
-                 * replay the same schedules: none, or a few entries per output. */
+                /* None, or a few entries per output. Drawn aside from rng, so that
+                 * every other draw of a seed stays as it was (a seed whose nodes all
+                 * draw 0 replays the schedule it had before apply_batch existed). */
                 n->opts.apply_batch = (size_t[]){ 0, 0, 1, 3 }[prng_derive(sim->o.seed,
                                                                             0xa991 + i) % 4];
         }
