@@ -180,7 +180,7 @@ int raft__log_append(struct raft_log *l, const struct raft_entry *e)
                         return RAFT_ENOMEM; /* a new empty chunk stays: harmless */
                 memcpy(data, e->data, e->len);
         }
-        dst = &l->chunks[s / RAFT_LOG_CHUNK][s % RAFT_LOG_CHUNK];
+        dst = slot(l, l->n);
         *dst = *e;
         dst->data = data;
         l->n++;

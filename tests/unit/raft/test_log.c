@@ -153,35 +153,59 @@ static void model_free(struct model *m)
         free(m->len);
 }
 
+/* Every test gets an empty log and its model; teardown frees both. */
+struct fixture {
+        struct raft_log l;
+        struct model m;
+};
+
+static int setup(void **state)
+{
+        struct fixture *f = calloc(1, sizeof(*f));
+
+        if (!f)
+                return -1;
+        raft__log_init(&f->l);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct fixture *f = *state;
+
+        raft__log_free(&f->l);
+        model_free(&f->m);
+        free(f);
+        return 0;
+}
+
 /* Random appends, truncations and compactions, checked against the model. */
 static void test_random_against_model(void **state)
 {
-        struct raft_log l;
-        struct model m = { 0 };
+        struct fixture *f = *state;
+        struct raft_log *l = &f->l;
+        struct model *m = &f->m;
         raft_term_t term = 1;
         int step;
 
-        (void) state;
-        raft__log_init(&l);
         for (step = 0; step < 400; step++) {
                 uint64_t op = next_rand() % 10;
                 size_t k, burst = 1 + next_rand() % (RAFT_LOG_CHUNK / 2);
 
-                if (op < 7 || m.n == 0) {
+                if (op < 7 || m->n == 0) {
                         for (k = 0; k < burst; k++)
-                                append(&l, &m, term, random_len());
+                                append(l, m, term, random_len());
                 } else if (op < 9) {
                         /* A new leader overwrites a suffix. */
-                        truncate_model(&l, &m, m.base + 1 + next_rand() % m.n);
+                        truncate_model(l, m, m->base + 1 + next_rand() % m->n);
                         term++;
                 } else {
-                        compact_model(&l, &m, m.base + 1 + next_rand() % m.n);
+                        compact_model(l, m, m->base + 1 + next_rand() % m->n);
                 }
-                check_all(&l, &m);
-                check_no_leftovers(&l);
+                check_all(l, m);
+                check_no_leftovers(l);
         }
-        raft__log_free(&l);
-        model_free(&m);
 }
 
 /* A compaction frees every chunk and block its entries used: after writing
@@ -189,78 +213,69 @@ static void test_random_against_model(void **state)
  * block remain. */
 static void test_compaction_gives_memory_back(void **state)
 {
-        struct raft_log l;
-        struct model m = { 0 };
+        struct fixture *f = *state;
+        struct raft_log *l = &f->l;
+        struct model *m = &f->m;
         size_t k;
 
-        (void) state;
-        raft__log_init(&l);
         for (k = 0; k < 10 * RAFT_LOG_CHUNK; k++)
-                append(&l, &m, 1, 100);
-        assert_true(l.n_chunks >= 10);
-        assert_true(l.n_blocks > 10);
-        compact_model(&l, &m, m.base + m.n - 1);
-        assert_int_equal(l.n_chunks, 1);
-        assert_int_equal(l.n_blocks, 1);
-        check_all(&l, &m);
-        compact_model(&l, &m, m.base + m.n);
-        assert_int_equal(l.n_chunks, 0);
-        assert_int_equal(l.n_blocks, 0);
+                append(l, m, 1, 100);
+        assert_true(l->n_chunks >= 10);
+        assert_true(l->n_blocks > 10);
+        compact_model(l, m, m->base + m->n - 1);
+        assert_int_equal(l->n_chunks, 1);
+        assert_int_equal(l->n_blocks, 1);
+        check_all(l, m);
+        compact_model(l, m, m->base + m->n);
+        assert_int_equal(l->n_chunks, 0);
+        assert_int_equal(l->n_blocks, 0);
         for (k = 0; k < 3; k++)
-                append(&l, &m, 2, 10);
-        check_all(&l, &m);
-        raft__log_free(&l);
-        model_free(&m);
+                append(l, m, 2, 10);
+        check_all(l, m);
 }
 
 /* A truncation rewinds the newest block it keeps: appending the same amount
  * again after truncating does not grow the number of blocks. */
 static void test_truncation_reuses_block_space(void **state)
 {
-        struct raft_log l;
-        struct model m = { 0 };
+        struct fixture *f = *state;
+        struct raft_log *l = &f->l;
+        struct model *m = &f->m;
         size_t k, blocks;
         int round;
 
-        (void) state;
-        raft__log_init(&l);
         for (k = 0; k < 3000; k++)
-                append(&l, &m, 1, 150);
-        blocks = l.n_blocks;
+                append(l, m, 1, 150);
+        blocks = l->n_blocks;
         for (round = 0; round < 20; round++) {
-                truncate_model(&l, &m, m.base + 2001);
+                truncate_model(l, m, m->base + 2001);
                 for (k = 0; k < 999; k++)
-                        append(&l, &m, 2 + (raft_term_t) round, 150);
-                assert_int_equal(l.n_blocks, blocks);
+                        append(l, m, 2 + (raft_term_t) round, 150);
+                assert_int_equal(l->n_blocks, blocks);
         }
-        check_all(&l, &m);
-        check_no_leftovers(&l);
-        raft__log_free(&l);
-        model_free(&m);
+        check_all(l, m);
+        check_no_leftovers(l);
 }
 
 /* A truncation frees the chunks past the last entry kept, including when
  * that entry fills its chunk exactly. */
 static void test_truncation_frees_whole_chunks(void **state)
 {
-        struct raft_log l;
-        struct model m = { 0 };
+        struct fixture *f = *state;
+        struct raft_log *l = &f->l;
+        struct model *m = &f->m;
         size_t k;
 
-        (void) state;
-        raft__log_init(&l);
         for (k = 0; k < 2 * RAFT_LOG_CHUNK + 5; k++)
-                append(&l, &m, 1, 8);
-        assert_int_equal(l.n_chunks, 3);
-        truncate_model(&l, &m, RAFT_LOG_CHUNK + 1);
-        assert_int_equal(l.n_chunks, 1);
-        check_all(&l, &m);
-        compact_model(&l, &m, 10);
-        truncate_model(&l, &m, RAFT_LOG_CHUNK - 10 + 1 + 10);
-        check_no_leftovers(&l);
-        check_all(&l, &m);
-        raft__log_free(&l);
-        model_free(&m);
+                append(l, m, 1, 8);
+        assert_int_equal(l->n_chunks, 3);
+        truncate_model(l, m, RAFT_LOG_CHUNK + 1);
+        assert_int_equal(l->n_chunks, 1);
+        check_all(l, m);
+        compact_model(l, m, 10);
+        truncate_model(l, m, RAFT_LOG_CHUNK - 10 + 1 + 10);
+        check_no_leftovers(l);
+        check_all(l, m);
 }
 
 /* Entries without payload take no block: compacting a log of only those
@@ -268,59 +283,53 @@ static void test_truncation_frees_whole_chunks(void **state)
  * under the sanitizers once passed memmove a NULL block array). */
 static void test_compaction_without_any_payload(void **state)
 {
-        struct raft_log l;
-        struct model m = { 0 };
+        struct fixture *f = *state;
+        struct raft_log *l = &f->l;
+        struct model *m = &f->m;
         size_t k;
 
-        (void) state;
-        raft__log_init(&l);
         for (k = 0; k < 10; k++)
-                append(&l, &m, 1, 0);
-        assert_int_equal(l.n_blocks, 0);
-        compact_model(&l, &m, 5);
-        assert_int_equal(l.n_blocks, 0);
-        append(&l, &m, 1, 7);
-        append(&l, &m, 1, 7);
-        compact_model(&l, &m, 11);
-        assert_int_equal(l.n_blocks, 1);
-        check_all(&l, &m);
-        check_no_leftovers(&l);
-        raft__log_free(&l);
-        model_free(&m);
+                append(l, m, 1, 0);
+        assert_int_equal(l->n_blocks, 0);
+        compact_model(l, m, 5);
+        assert_int_equal(l->n_blocks, 0);
+        append(l, m, 1, 7);
+        append(l, m, 1, 7);
+        compact_model(l, m, 11);
+        assert_int_equal(l->n_blocks, 1);
+        check_all(l, m);
+        check_no_leftovers(l);
 }
 
 /* A snapshot that disagrees with the log (or lies beyond it) drops it all;
  * the dropped entries' stamps stay a floor for new ones. */
 static void test_base_beyond_log_drops_all(void **state)
 {
-        struct raft_log l;
-        struct model m = { 0 };
+        struct fixture *f = *state;
+        struct raft_log *l = &f->l;
+        struct model *m = &f->m;
         size_t k;
 
-        (void) state;
-        raft__log_init(&l);
         for (k = 0; k < 5000; k++)
-                append(&l, &m, 3, 50);
-        raft__log_set_base(&l, 10000, 4);
-        assert_int_equal(l.n, 0);
-        assert_int_equal(l.n_chunks, 0);
-        assert_int_equal(l.n_blocks, 0);
-        assert_int_equal(raft__log_last_index(&l), 10000);
-        assert_int_equal(raft__log_last_term(&l), 4);
-        assert_int_equal(raft__log_next_time(&l, 1), 5000);
-        raft__log_free(&l);
-        model_free(&m);
+                append(l, m, 3, 50);
+        raft__log_set_base(l, 10000, 4);
+        assert_int_equal(l->n, 0);
+        assert_int_equal(l->n_chunks, 0);
+        assert_int_equal(l->n_blocks, 0);
+        assert_int_equal(raft__log_last_index(l), 10000);
+        assert_int_equal(raft__log_last_term(l), 4);
+        assert_int_equal(raft__log_next_time(l, 1), 5000);
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_random_against_model),
-                cmocka_unit_test(test_compaction_gives_memory_back),
-                cmocka_unit_test(test_truncation_reuses_block_space),
-                cmocka_unit_test(test_truncation_frees_whole_chunks),
-                cmocka_unit_test(test_compaction_without_any_payload),
-                cmocka_unit_test(test_base_beyond_log_drops_all),
+                cmocka_unit_test_setup_teardown(test_random_against_model, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_compaction_gives_memory_back, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_truncation_reuses_block_space, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_truncation_frees_whole_chunks, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_compaction_without_any_payload, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_base_beyond_log_drops_all, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
